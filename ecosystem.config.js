@@ -1,0 +1,25 @@
+// Runs the pm2-gitops controller itself as a PM2 app: `pm2 start ecosystem.config.js`.
+// This package is an ES module; PM2 loads this file with require(), which Node.js
+// (>= 20.19) answers with the module's named exports, so `apps` is exported by name.
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+export const apps = [
+  {
+    name: 'pm2-gitops',
+    namespace: 'pm2-gitops',
+    script: join(root, 'bin', 'pm2-gitops.js'),
+    args: ['run', '--repo', process.env.PM2_GITOPS_REPO || root, '--path', process.env.PM2_GITOPS_PATH || 'manifests', '--env', process.env.PM2_GITOPS_ENV || 'dev'],
+    cwd: root,
+    exec_mode: 'fork',
+    instances: 1,
+    autorestart: true,
+    kill_timeout: 30000,
+    max_memory_restart: '300M',
+    env: { NODE_ENV: 'production' },
+  },
+];
+
+export default { apps };

@@ -1,0 +1,35 @@
+/**
+ * Reads PM2 ecosystem files the way PM2 does: `.js`/`.cjs` with require,
+ * `.mjs` with import, `.json` as a JavaScript object literal, `.yaml` with a YAML parser.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runInNewContext } from 'node:vm';
+import { parse } from 'yaml';
+import { ValidationError } from '../domain/errors.js';
+
+function unwrapModule(mod: unknown): unknown {
+  const m = mod as Record<string, unknown> | undefined;
+  if (m && typeof m === 'object' && !('apps' in m) && 'default' in m) return m.default;
+  return m;
+}
+
+/** Loads an ecosystem file; throws ValidationError naming the file when it cannot be read or parsed. */
+export async function readEcosystemFile(file: string): Promise<unknown> {
+  const abs = resolve(file);
+  const ext = extname(abs);
+  try {
+    if (ext === '.json') return runInNewContext(`(${readFileSync(abs, 'utf8')})`, {}, { filename: abs, timeout: 1000 });
+    if (ext === '.yaml' || ext === '.yml') return parse(readFileSync(abs, 'utf8')) as unknown;
+    if (ext === '.mjs') return unwrapModule(await import(pathToFileURL(abs).href));
+    if (ext === '.js' || ext === '.cjs') {
+      const require = createRequire(abs);
+      return unwrapModule(require(abs));
+    }
+  } catch (err) {
+    throw new ValidationError(`cannot read ecosystem file ${file}: ${(err as Error).message.split('\n')[0]}`, [], { cause: err });
+  }
+  throw new ValidationError(`cannot read ecosystem file ${file}: expected a .js, .cjs, .mjs, .json, .yaml or .yml file`);
+}

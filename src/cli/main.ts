@@ -1,0 +1,84 @@
+/**
+ * The CLI entry point: parses arguments, lazy-loads one command, and turns
+ * typed errors into exit codes. The only module that calls process.exit.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, GitopsError } from '../domain/errors.js';
+import type { CliIo } from './io.js';
+
+const io: CliIo = {
+  out: (text) => { process.stdout.write(text); },
+  err: (text) => { process.stderr.write(text); },
+  isTty: Boolean(process.stdout.isTTY),
+};
+
+type Action<O> = (opts: O, io: CliIo, args: string[]) => Promise<number>;
+
+function sourceOptions(cmd: Command): Command {
+  return cmd
+    .option('--repo <path|url>', 'manifest repository (working tree, bare repository or URL)', '.')
+    .option('--path <dir>', 'manifest folder inside the repository', '.')
+    .option('--env <name>', 'environment to work on (default: the only one)')
+    .option('--json', 'print one JSON document on stdout', false);
+}
+
+function lazy<O>(load: () => Promise<Action<O>>): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const action = await load();
+    process.exitCode = await action(cmd.opts() as O, io, cmd.args);
+  };
+}
+
+function build(): Command {
+  const program = new Command('pm2-gitops')
+    .description('Declarative GitOps reconciler for PM2')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  sourceOptions(program.command('render').description('print the rendered desired state (YAML, or --json)'))
+    .action(lazy(async () => (await import('./render.js')).renderCommand));
+
+  program.command('import').description('turn an ecosystem.config.js/.json/.yaml into Task manifests and an Environment')
+    .argument('<file>', 'ecosystem file')
+    .requiredOption('--out <dir>', 'folder to write the manifests to')
+    .option('--env <name>', 'name of the default Environment', 'default')
+    .option('--namespace <name>', 'PM2 namespace of the Environments (default: the apps\' own, else "default")')
+    .option('--force', 'overwrite existing files', false)
+    .option('--json', 'print what was written as JSON', false)
+    .action(lazy(async () => (await import('./import.js')).importCommand));
+
+  sourceOptions(program.command('export').description('print an ecosystem file equivalent to an environment'))
+    .addOption(new Option('--format <format>', 'module format of the output').choices(['cjs', 'esm', 'json']).default('cjs'))
+    .action(lazy(async () => (await import('./export.js')).exportCommand));
+
+  return program;
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0;
+    return EXIT.invalid;
+  }
+  if (err instanceof GitopsError) {
+    io.err(`pm2-gitops: ${err.message}\n`);
+    if (err.cause instanceof Error) io.err(`  caused by: ${err.cause.message}\n`);
+    return err.exitCode;
+  }
+  io.err(`pm2-gitops: internal error (this is a bug, please report it):\n${err instanceof Error ? err.stack : String(err)}\n`);
+  return EXIT.bug;
+}
+
+/** Runs the CLI with `argv` (as process.argv) and resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await build().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+const code = await main(process.argv);
+process.exit(code);

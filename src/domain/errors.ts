@@ -1,0 +1,60 @@
+import { formatDiagnostic, type Diagnostic } from './diagnostic.js';
+
+/** Exit codes of the CLI, as DESIGN.md section 4 lists them. */
+export const EXIT = {
+  ok: 0,
+  differences: 1,
+  invalid: 2,
+  notApproved: 3,
+  applyFailed: 4,
+  verifyFailed: 5,
+  unreachable: 6,
+  bug: 70,
+} as const;
+
+/** Base class: every error the CLI knows carries its exit code. */
+export class GitopsError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Thrown when manifests, flags or input files are invalid; carries every diagnostic found. */
+export class ValidationError extends GitopsError {
+  readonly diagnostics: Diagnostic[];
+  constructor(message: string, diagnostics: Diagnostic[] = [], options?: { cause?: unknown }) {
+    super(diagnostics.length ? `${message}\n${diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}` : message, EXIT.invalid, options);
+    this.diagnostics = diagnostics;
+  }
+}
+
+/** Thrown when a revision lacks the signatures or approvals its environment requires. */
+export class NotApprovedError extends GitopsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.notApproved, options);
+  }
+}
+
+/** Thrown when one or more actions of an apply failed. */
+export class ApplyError extends GitopsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.applyFailed, options);
+  }
+}
+
+/** Thrown when evidence signatures or the hash chain do not verify. */
+export class VerifyError extends GitopsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.verifyFailed, options);
+  }
+}
+
+/** Thrown when git or the PM2 daemon cannot be reached. */
+export class UnreachableError extends GitopsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.unreachable, options);
+  }
+}

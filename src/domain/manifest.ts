@@ -1,0 +1,127 @@
+/**
+ * Manifest kinds as written in the repository (`Task`, `Environment`) and the
+ * rendered desired state they produce. Plain data only.
+ */
+
+/** The thirteen context dimensions a Task may declare under `metadata.context`. */
+export const CONTEXT_DIMENSIONS = [
+  'identity', 'intent', 'stakeholders', 'context', 'scope', 'time', 'space',
+  'modality', 'state', 'scale', 'risk', 'evidence', 'ethics',
+] as const;
+
+export type ContextDimension = (typeof CONTEXT_DIMENSIONS)[number];
+export type Context = Partial<Record<ContextDimension, string | string[]>>;
+
+export const API_VERSION = 'pm2-gitops/v1';
+
+/** A health probe; without one, a service is healthy once PM2 reports it online for `minUptimeSeconds`. */
+export interface HealthSpec {
+  http?: { url: string; expectStatus?: number };
+  tcp?: { host?: string; port: number };
+  timeoutSeconds?: number;
+  minUptimeSeconds?: number;
+}
+
+/** The options of one app in PM2's ecosystem file, with aliases folded to PM2's own names. */
+export interface ProcessSpec {
+  script: string;
+  cwd?: string;
+  args?: string | string[];
+  node_args?: string | string[];
+  exec_interpreter?: string;
+  exec_mode?: 'fork' | 'cluster';
+  instances?: number;
+  env?: Record<string, string>;
+  [option: string]: unknown;
+}
+
+export type TaskType = 'service' | 'job';
+
+export interface TaskSpec {
+  type: TaskType;
+  dependsOn?: string[];
+  health?: HealthSpec;
+  process: ProcessSpec;
+  hosts?: string[];
+  hostSelector?: Record<string, string>;
+}
+
+export interface TaskManifest {
+  apiVersion: typeof API_VERSION;
+  kind: 'Task';
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string>; context?: Context };
+  spec: TaskSpec;
+}
+
+export interface PatchTarget { name?: string; labels?: Record<string, string> }
+
+export interface PatchSpec {
+  target: PatchTarget;
+  /** RFC 6902 operations. */
+  patch?: Array<{ op: string; path: string; value?: unknown; from?: string }>;
+  /** RFC 7396 merge patch. */
+  merge?: Record<string, unknown>;
+}
+
+export interface ApprovalPolicy { required: number }
+
+export interface Policy {
+  prune: boolean;
+  selfHeal: boolean;
+  rollback: boolean;
+  approvals: ApprovalPolicy;
+}
+
+export interface EnvironmentSpec {
+  resources: string[];
+  namespace: string;
+  namePrefix?: string;
+  env?: Record<string, string | number | boolean>;
+  requiredContext?: ContextDimension[];
+  patches?: PatchSpec[];
+  policy?: Partial<Policy>;
+  hosts?: string[];
+  hostSelector?: Record<string, string>;
+}
+
+export interface EnvironmentManifest {
+  apiVersion: typeof API_VERSION;
+  kind: 'Environment';
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: EnvironmentSpec;
+}
+
+/** One task of the rendered desired state: final name, resolved dependencies, folded options. */
+export interface DesiredTask {
+  /** PM2 app name, after `namePrefix`. */
+  name: string;
+  /** `metadata.name` as written in the manifest. */
+  sourceName: string;
+  /** Manifest file, relative to the repository root. */
+  file: string;
+  type: TaskType;
+  dependsOn: string[];
+  labels: Record<string, string>;
+  context: Context;
+  health?: HealthSpec;
+  hosts?: string[];
+  hostSelector?: Record<string, string>;
+  process: ProcessSpec;
+}
+
+/** The rendered, validated desired state of one environment. */
+export interface DesiredState {
+  environment: string;
+  namespace: string;
+  /** Environment manifest file, relative to the repository root. */
+  file: string;
+  policy: Policy;
+  tasks: DesiredTask[];
+}
+
+export const DEFAULT_POLICY: Policy = {
+  prune: false,
+  selfHeal: false,
+  rollback: false,
+  approvals: { required: 0 },
+};

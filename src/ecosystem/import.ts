@@ -1,0 +1,143 @@
+/**
+ * import (pure): a parsed PM2 ecosystem configuration → Task manifests and
+ * Environments (one default, plus one per `env_<name>` block).
+ */
+import { posix } from 'node:path';
+import { API_VERSION, type EnvironmentManifest, type TaskManifest } from '../domain/manifest.js';
+import { readSchema } from '../validate/schema.js';
+import { PROCESS_ALIASES } from '../render/process.js';
+
+export interface ImportOptions {
+  /** Absolute folder the ecosystem file lives in: relative paths in it start there. */
+  sourceDir: string;
+  /** Absolute folder the manifests are written to (the manifest root). */
+  outDir: string;
+  /** Name of the default Environment. */
+  environment: string;
+  /** Namespace of the Environments; default: the apps' own, else "default". */
+  namespace?: string;
+}
+
+export interface ImportResult {
+  tasks: TaskManifest[];
+  environments: EnvironmentManifest[];
+  /** Problems that stop the import, each naming the app and option. */
+  errors: string[];
+  /** Options that were dropped or renamed, each naming the app. */
+  warnings: string[];
+}
+
+const DROPPED = new Set(['name', 'namespace', 'name_prefix', 'install_url', 'execute_command', 'username', 'io', 'write']);
+
+function knownOptions(): Set<string> {
+  const schema = readSchema('Task') as { $defs: { process: { properties: Record<string, unknown> } } };
+  return new Set(Object.keys(schema.$defs.process.properties));
+}
+
+/** The apps of an ecosystem configuration, as PM2 itself finds them (`apps`, `pm2`, or the value itself). */
+export function ecosystemApps(config: unknown): Array<Record<string, unknown>> {
+  const c = (config ?? {}) as Record<string, unknown>;
+  const apps = c.apps ?? c.pm2 ?? config;
+  return (Array.isArray(apps) ? apps : [apps]) as Array<Record<string, unknown>>;
+}
+
+/** A valid Task name for a PM2 app name, or the script's base name when the app has none (as PM2 does). */
+export function taskNameOf(app: Record<string, unknown>): string {
+  const raw = typeof app.name === 'string' && app.name ? app.name : posix.basename(String(app.script ?? app.exec ?? 'app')).replace(/\.[^.]+$/, '');
+  return raw.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'app';
+}
+
+function isPathLike(script: string): boolean {
+  return script.includes('/') || /\.[a-z]+$/i.test(script);
+}
+
+function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Set<string>, result: ImportResult): TaskManifest | undefined {
+  const name = taskNameOf(app);
+  const label = `app "${String(app.name ?? name)}"`;
+  if (typeof app.name === 'string' && app.name !== name) result.warnings.push(`${label}: renamed to "${name}" (task names are lowercase letters, digits and dashes)`);
+  const script = app.script ?? app.exec;
+  if (typeof script !== 'string' || !script) {
+    result.errors.push(`${label}: "script" is missing; expected the path of the program to run`);
+    return undefined;
+  }
+  const process: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(app)) {
+    if (/^env_/.test(key) || key === 'exec') continue;
+    if (DROPPED.has(key)) continue;
+    if (!known.has(key) && !(key in PROCESS_ALIASES)) {
+      result.warnings.push(`${label}: option "${key}" is not a PM2 app option pm2-gitops knows; dropped`);
+      continue;
+    }
+    process[key] = value;
+  }
+  process.script = script;
+  const appCwd = typeof app.cwd === 'string' ? posix.resolve(opts.sourceDir, app.cwd) : opts.sourceDir;
+  const cwd = posix.relative(opts.outDir, appCwd) || '.';
+  process.cwd = cwd;
+  if (posix.isAbsolute(script) && isPathLike(script)) {
+    const rel = posix.relative(appCwd, script);
+    if (!rel.startsWith('..')) process.script = rel;
+  }
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Task',
+    metadata: { name },
+    spec: { type: app.autorestart === false ? 'job' : 'service', process: process as TaskManifest['spec']['process'] },
+  };
+}
+
+function namespaceOf(apps: Array<Record<string, unknown>>, opts: ImportOptions, result: ImportResult): string {
+  if (opts.namespace) return opts.namespace;
+  const spaces = [...new Set(apps.map((a) => (typeof a.namespace === 'string' ? a.namespace : 'default')))];
+  if (spaces.length > 1) result.errors.push(`apps use several namespaces (${spaces.join(', ')}); an Environment manages one namespace: split the file or pass --namespace`);
+  return spaces[0] ?? 'default';
+}
+
+/** Converts an ecosystem configuration; `errors` is non-empty when nothing should be written. */
+export function importEcosystem(config: unknown, opts: ImportOptions): ImportResult {
+  const result: ImportResult = { tasks: [], environments: [], errors: [], warnings: [] };
+  const apps = ecosystemApps(config);
+  if (apps.length === 0 || apps.some((a) => !a || typeof a !== 'object' || Array.isArray(a))) {
+    result.errors.push('expected an ecosystem with an "apps" list of app objects');
+    return result;
+  }
+  const known = knownOptions();
+  const namespace = namespaceOf(apps, opts, result);
+  const overlays = new Map<string, Array<{ task: string; env: Record<string, unknown> }>>();
+  for (const app of apps) {
+    const task = convertApp(app, opts, known, result);
+    if (!task) continue;
+    if (result.tasks.some((t) => t.metadata.name === task.metadata.name)) {
+      result.errors.push(`app "${String(app.name)}": a second app is named "${task.metadata.name}"; names must be unique`);
+      continue;
+    }
+    result.tasks.push(task);
+    for (const [key, value] of Object.entries(app)) {
+      const m = /^env_(.+)$/.exec(key);
+      if (!m || !value || typeof value !== 'object') continue;
+      const list = overlays.get(m[1]!) ?? [];
+      list.push({ task: task.metadata.name, env: value as Record<string, unknown> });
+      overlays.set(m[1]!, list);
+    }
+  }
+  const environment = (name: string, patches?: EnvironmentManifest['spec']['patches']): EnvironmentManifest => ({
+    apiVersion: API_VERSION,
+    kind: 'Environment',
+    metadata: { name },
+    spec: { resources: ['../../base'], namespace, ...(patches?.length ? { patches } : {}) },
+  });
+  result.environments.push(environment(opts.environment));
+  for (const [envName, list] of [...overlays.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const name = envName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+    if (name === opts.environment) {
+      result.errors.push(`env_${envName} would become an Environment named "${name}", the name of the default one; pass another --env`);
+      continue;
+    }
+    result.environments.push(environment(name, list.map((o) => ({
+      target: { name: o.task },
+      merge: { spec: { process: { env: o.env } } },
+    }))));
+  }
+  result.tasks.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  return result;
+}

@@ -1,0 +1,67 @@
+/**
+ * load (I/O): reads the manifest files of a repository working tree and
+ * renders one environment from them.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, posix, relative, resolve, sep } from 'node:path';
+import { ValidationError } from '../domain/errors.js';
+import type { DesiredState } from '../domain/manifest.js';
+import { render } from '../render/render.js';
+import { parseManifestFile, type ParsedFile } from './parse.js';
+
+const SKIP_DIRS = new Set(['node_modules']);
+
+function toPosix(path: string): string {
+  return sep === '/' ? path : path.split(sep).join('/');
+}
+
+function walk(dir: string, out: string[]): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!SKIP_DIRS.has(entry.name)) walk(full, out);
+    } else if (entry.isFile() && /\.ya?ml$/.test(entry.name)) {
+      out.push(full);
+    }
+  }
+}
+
+export interface ManifestSource {
+  /** Absolute repository root. */
+  repoRoot: string;
+  /** Manifest folder inside the repository (`--path`); default: the root. */
+  path?: string;
+}
+
+/** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */
+export function readManifestFiles(source: ManifestSource): ParsedFile[] {
+  const root = resolve(source.repoRoot);
+  const dir = resolve(root, source.path ?? '.');
+  const rel = relative(root, dir);
+  if (rel.startsWith('..')) throw new ValidationError(`--path ${source.path} leaves the repository ${root}`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ValidationError(`manifest folder ${dir} does not exist; expected a directory of YAML manifests (check --repo and --path)`);
+  }
+  const files: string[] = [];
+  walk(dir, files);
+  return files.sort().map((full) => parseManifestFile(toPosix(relative(root, full)), readFileSync(full, 'utf8')));
+}
+
+/** Loads, renders and validates one environment; throws ValidationError with every diagnostic. */
+export function loadDesiredState(source: ManifestSource, environment: string): DesiredState {
+  const root = resolve(source.repoRoot);
+  const files = readManifestFiles(source);
+  const result = render({
+    files,
+    environment,
+    manifestRoot: toPosix(relative(root, resolve(root, source.path ?? '.'))),
+    repoRoot: toPosix(root),
+    fileExists: (path) => existsSync(join(root, ...path.split(posix.sep))),
+  });
+  if (!result.state) {
+    const count = result.diagnostics.length;
+    throw new ValidationError(`environment ${environment} is invalid: ${count} problem${count === 1 ? '' : 's'}`, result.diagnostics);
+  }
+  return result.state;
+}

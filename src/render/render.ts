@@ -1,0 +1,204 @@
+/**
+ * render (pure): parsed manifest files + an environment name → the rendered
+ * desired state, or every diagnostic that stands in the way.
+ */
+import type { Diagnostic } from '../domain/diagnostic.js';
+import { sortDiagnostics } from '../domain/diagnostic.js';
+import {
+  DEFAULT_POLICY, type DesiredState, type DesiredTask, type EnvironmentManifest, type Policy, type TaskManifest,
+} from '../domain/manifest.js';
+import type { ParsedDocument, ParsedFile } from '../manifest/parse.js';
+import { validateDocument, validateValue } from '../validate/schema.js';
+import { validateRules, type TaskOrigin } from '../validate/rules.js';
+import { applyOverlay, matchesTarget } from './patches.js';
+import { foldProcess } from './process.js';
+import { resolveResource } from './resources.js';
+
+export interface RenderInput {
+  /** Every manifest file that was loaded, paths relative to the repository root. */
+  files: ParsedFile[];
+  environment: string;
+  /** Manifest folder relative to the repository root ('' or '.' for the root). */
+  manifestRoot?: string;
+  /** Absolute repository root, used only to turn absolute paths inside it into relative ones. */
+  repoRoot?: string;
+  /** Whether a repository-relative file exists; enables the script-exists check. */
+  fileExists?: (path: string) => boolean;
+}
+
+export interface RenderResult {
+  state?: DesiredState;
+  diagnostics: Diagnostic[];
+}
+
+interface Located { doc: ParsedDocument; value: Record<string, unknown>; valid?: boolean }
+
+function at(doc: ParsedDocument, pointer: string, message: string): Diagnostic {
+  const pos = doc.locate(pointer);
+  return { file: doc.file, line: pos?.line, column: pos?.column, pointer, message, document: doc.index };
+}
+
+function kindOf(value: unknown): unknown {
+  return value && typeof value === 'object' ? (value as Record<string, unknown>).kind : undefined;
+}
+
+/** Every Environment document in the loaded files, by name. */
+export function findEnvironments(files: ParsedFile[]): Array<{ name: string; doc: ParsedDocument }> {
+  const out: Array<{ name: string; doc: ParsedDocument }> = [];
+  for (const file of files) {
+    for (const doc of file.documents) {
+      if (kindOf(doc.value) !== 'Environment') continue;
+      const name = (doc.value as { metadata?: { name?: unknown } }).metadata?.name;
+      if (typeof name === 'string') out.push({ name, doc });
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function resolveEnvironment(input: RenderInput, diagnostics: Diagnostic[]): Located | undefined {
+  const all = findEnvironments(input.files);
+  const matches = all.filter((e) => e.name === input.environment);
+  if (matches.length === 0) {
+    for (const file of input.files) diagnostics.push(...file.diagnostics);
+    const names = [...new Set(all.map((e) => e.name))];
+    diagnostics.push({
+      file: '.', pointer: '',
+      message: `environment "${input.environment}" not found; ${names.length ? `available: ${names.join(', ')}` : 'no Environment manifest was found'}`,
+    });
+    return undefined;
+  }
+  const [first, ...others] = matches;
+  for (const other of others) {
+    diagnostics.push(at(other.doc, '/metadata/name', `environment "${input.environment}" is also defined in ${first!.doc.file}; names must be unique`));
+  }
+  const envFile = input.files.find((f) => f.file === first!.doc.file);
+  diagnostics.push(...(envFile?.diagnostics ?? []));
+  const problems = validateDocument(first!.doc, 'Environment');
+  diagnostics.push(...problems);
+  return { doc: first!.doc, value: first!.doc.value as Record<string, unknown>, valid: problems.length === 0 };
+}
+
+function collectTasks(env: Located, input: RenderInput, diagnostics: Diagnostic[]): Located[] {
+  const resources = (env.value.spec as { resources?: unknown } | undefined)?.resources;
+  if (!Array.isArray(resources)) return [];
+  const byPath = new Map(input.files.map((f) => [f.file, f]));
+  const paths = [...byPath.keys()];
+  const included = new Set<string>();
+  resources.forEach((entry, i) => {
+    if (typeof entry !== 'string') return;
+    const res = resolveResource(env.doc.file, entry, paths);
+    if (res.kind === 'escape') diagnostics.push(at(env.doc, `/spec/resources/${i}`, `resource "${entry}" resolves to ${res.path}, outside the repository; resources must stay inside it`));
+    else if (res.kind === 'missing') diagnostics.push(at(env.doc, `/spec/resources/${i}`, `resource "${entry}" (${res.path}) matches no manifest file or folder`));
+    else res.files.forEach((f) => { if (f !== env.doc.file) included.add(f); });
+  });
+  const tasks: Located[] = [];
+  for (const path of [...included].sort()) {
+    const file = byPath.get(path)!;
+    diagnostics.push(...file.diagnostics);
+    for (const doc of file.documents) {
+      const kind = kindOf(doc.value);
+      if (kind === 'Environment') continue; // a folder resource may hold other environments' files
+      if (kind !== 'Task') {
+        diagnostics.push(at(doc, '/kind', `must be "Task" in a resource of environment ${input.environment}, got ${JSON.stringify(kind ?? null)}`));
+        continue;
+      }
+      const problems = validateDocument(doc, 'Task');
+      diagnostics.push(...problems);
+      if (problems.length === 0) tasks.push({ doc, value: doc.value as Record<string, unknown> });
+    }
+  }
+  return tasks;
+}
+
+function applyPatches(env: Located, tasks: Located[], diagnostics: Diagnostic[]): Map<Located, TaskManifest> {
+  const patched = new Map<Located, TaskManifest>(tasks.map((t) => [t, t.value as unknown as TaskManifest]));
+  const patches = ((env.value as unknown as EnvironmentManifest).spec?.patches ?? []);
+  patches.forEach((patch, i) => {
+    const targets = tasks.filter((t) => {
+      const m = patched.get(t)!;
+      return matchesTarget(patch.target ?? {}, m.metadata.name, m.metadata.labels);
+    });
+    if (targets.length === 0) {
+      diagnostics.push(at(env.doc, `/spec/patches/${i}/target`, `patch target ${JSON.stringify(patch.target)} matches no task of this environment`));
+      return;
+    }
+    for (const t of targets) {
+      const before = patched.get(t)!;
+      const outcome = applyOverlay(before, patch);
+      if (!outcome.ok) {
+        diagnostics.push(at(env.doc, `/spec/patches/${i}/patch/${outcome.operation}`, `cannot patch task ${before.metadata.name} (${t.doc.file}): ${outcome.message}`));
+        continue;
+      }
+      const problems = validateValue(outcome.document, 'Task');
+      if (problems.length) {
+        for (const p of problems) {
+          diagnostics.push(at(env.doc, `/spec/patches/${i}`, `patch makes task ${before.metadata.name} (${t.doc.file}) invalid at ${p.pointer || '/'}: ${p.message}`));
+        }
+        continue;
+      }
+      patched.set(t, outcome.document as TaskManifest);
+    }
+  });
+  return patched;
+}
+
+function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { task: DesiredTask; conflicts: Array<{ alias: string; option: string }> } {
+  const prefix = env.spec.namePrefix ?? '';
+  const { process, conflicts } = foldProcess({ cwd: '.', ...(m.spec.process as Record<string, unknown>) }, env.spec.env ?? {});
+  const type = m.spec.type ?? 'service';
+  if (type === 'job' && process.autorestart === undefined) process.autorestart = false;
+  const task: DesiredTask = {
+    name: `${prefix}${m.metadata.name}`,
+    sourceName: m.metadata.name,
+    file,
+    type,
+    dependsOn: [...(m.spec.dependsOn ?? [])].map((d) => `${prefix}${d}`).sort(),
+    labels: { ...(m.metadata.labels ?? {}) },
+    context: { ...(m.metadata.context ?? {}) },
+    ...(m.spec.health ? { health: m.spec.health } : {}),
+    ...(m.spec.hosts ? { hosts: [...m.spec.hosts] } : {}),
+    ...(m.spec.hostSelector ? { hostSelector: { ...m.spec.hostSelector } } : {}),
+    process,
+  };
+  return { task, conflicts };
+}
+
+/** Renders one environment. Returns the state only when there are no diagnostics. */
+export function render(input: RenderInput): RenderResult {
+  const diagnostics: Diagnostic[] = [];
+  const env = resolveEnvironment(input, diagnostics);
+  if (!env) return { diagnostics: sortDiagnostics(diagnostics) };
+  const tasks = collectTasks(env, input, diagnostics);
+  // Patches and rules need a well-formed environment; its own errors are already reported.
+  if (!env.valid) return { diagnostics: sortDiagnostics(diagnostics) };
+  const envManifest = env.value as unknown as EnvironmentManifest;
+  const patched = applyPatches(env, tasks, diagnostics);
+  const origins: TaskOrigin[] = [];
+  for (const t of tasks) {
+    const { task, conflicts } = buildTask(patched.get(t)!, envManifest, t.doc.file);
+    for (const c of conflicts) diagnostics.push(at(t.doc, `/spec/process/${c.alias}`, `"${c.alias}" is an alias of "${c.option}", which is also set; keep one`));
+    origins.push({ task, doc: t.doc });
+  }
+  diagnostics.push(...validateRules(origins, {
+    environment: input.environment,
+    envDoc: env.doc,
+    requiredContext: envManifest.spec?.requiredContext ?? [],
+    manifestRoot: input.manifestRoot === '.' ? '' : (input.manifestRoot ?? ''),
+    repoRoot: input.repoRoot,
+    fileExists: input.fileExists,
+  }));
+  if (diagnostics.length) return { diagnostics: sortDiagnostics(diagnostics) };
+  const policy: Policy = {
+    ...DEFAULT_POLICY,
+    ...(envManifest.spec.policy ?? {}),
+    approvals: { ...DEFAULT_POLICY.approvals, ...(envManifest.spec.policy?.approvals ?? {}) },
+  };
+  const state: DesiredState = {
+    environment: input.environment,
+    namespace: envManifest.spec.namespace,
+    file: env.doc.file,
+    policy,
+    tasks: origins.map((o) => o.task).sort((a, b) => a.name.localeCompare(b.name)),
+  };
+  return { state, diagnostics: [] };
+}

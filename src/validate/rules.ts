@@ -1,0 +1,146 @@
+/**
+ * Cross-document rules (pure): unique names, dependencies that exist and form
+ * no cycle, paths that stay inside the repository, required context.
+ */
+import { posix } from 'node:path';
+import type { Diagnostic } from '../domain/diagnostic.js';
+import type { ContextDimension, DesiredTask } from '../domain/manifest.js';
+import type { ParsedDocument } from '../manifest/parse.js';
+
+/** A rendered task and the document it came from, for diagnostics. */
+export interface TaskOrigin { task: DesiredTask; doc: ParsedDocument }
+
+export interface RuleContext {
+  environment: string;
+  envDoc: ParsedDocument;
+  requiredContext: ContextDimension[];
+  /** Manifest folder relative to the repository root ('' for the root); relative paths start there. */
+  manifestRoot: string;
+  repoRoot?: string;
+  fileExists?: (path: string) => boolean;
+}
+
+function at(doc: ParsedDocument, pointer: string, message: string): Diagnostic {
+  const pos = doc.locate(pointer);
+  return { file: doc.file, line: pos?.line, column: pos?.column, pointer, message, document: doc.index };
+}
+
+function checkUnique(origins: TaskOrigin[], out: Diagnostic[]): void {
+  const first = new Map<string, TaskOrigin>();
+  for (const o of origins) {
+    const seen = first.get(o.task.name);
+    if (seen) out.push(at(o.doc, '/metadata/name', `duplicate task name "${o.task.name}": already defined in ${seen.doc.file}`));
+    else first.set(o.task.name, o);
+  }
+}
+
+function prefixOf(task: DesiredTask): string {
+  return task.name.slice(0, task.name.length - task.sourceName.length);
+}
+
+function writtenDependsOn(o: TaskOrigin): string[] {
+  return (o.doc.value as { spec?: { dependsOn?: string[] } }).spec?.dependsOn ?? [];
+}
+
+function checkDependencies(origins: TaskOrigin[], ctx: RuleContext, out: Diagnostic[]): void {
+  const byName = new Map(origins.map((o) => [o.task.name, o]));
+  const known = [...byName.values()].map((x) => x.task.sourceName).sort().join(', ');
+  for (const o of origins) {
+    writtenDependsOn(o).forEach((dep, i) => {
+      const name = `${prefixOf(o.task)}${dep}`;
+      if (name === o.task.name) out.push(at(o.doc, `/spec/dependsOn/${i}`, `task "${o.task.sourceName}" cannot depend on itself`));
+      else if (!byName.has(name)) out.push(at(o.doc, `/spec/dependsOn/${i}`, `depends on "${dep}", which is not a task of environment ${ctx.environment}; expected one of: ${known}`));
+    });
+  }
+  const state = new Map<string, 'visiting' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (name: string, stack: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const cycle = [...stack.slice(stack.indexOf(name)), name];
+      const key = cycle.slice(0, -1).sort().join(',');
+      if (reported.has(key)) return;
+      reported.add(key);
+      const o = byName.get(cycle[0]!)!;
+      const index = Math.max(0, writtenDependsOn(o).indexOf(byName.get(cycle[1]!)!.task.sourceName));
+      out.push(at(o.doc, `/spec/dependsOn/${index}`, `dependency cycle: ${cycle.map((n) => byName.get(n)!.task.sourceName).join(' -> ')}`));
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const dep of byName.get(name)!.task.dependsOn) {
+      if (byName.has(dep) && dep !== name) visit(dep, [...stack, name]);
+    }
+    state.set(name, 'done');
+  };
+  for (const name of [...byName.keys()].sort()) visit(name, []);
+}
+
+/** The repository-relative form of `path` (relative to `base`), or undefined when it leaves the repository. */
+function insideRepository(base: string, path: string, ctx: RuleContext): string | undefined {
+  if (posix.isAbsolute(path)) {
+    if (!ctx.repoRoot) return undefined;
+    const rel = posix.relative(ctx.repoRoot, path);
+    return rel.startsWith('..') || posix.isAbsolute(rel) ? undefined : posix.normalize(rel || '.');
+  }
+  const normal = posix.normalize(posix.join(base || '.', path));
+  return normal === '..' || normal.startsWith('../') ? undefined : normal;
+}
+
+const SCRIPT_EXTENSIONS = /\.(c?js|mjs|ts|cts|mts|py|sh|rb|php)$/;
+
+/**
+ * Resolves `cwd` (default: the manifest folder) and `script` (relative to cwd,
+ * as PM2 does) against the repository, rewriting `cwd` to its repository-relative
+ * form so that the rendered state says exactly where the process runs.
+ */
+function checkPaths(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void {
+  const proc = o.task.process;
+  const written = ((o.doc.value as { spec?: { process?: Record<string, unknown> } }).spec?.process ?? {});
+  const scriptKey = 'script' in written ? 'script' : 'exec';
+  const cwd = insideRepository(ctx.manifestRoot, typeof proc.cwd === 'string' ? proc.cwd : '.', ctx);
+  if (cwd === undefined) {
+    out.push(at(o.doc, '/spec/process/cwd', `cwd "${String(proc.cwd)}" leaves the repository; expected a path inside it`));
+    return;
+  }
+  proc.cwd = cwd;
+  const script = proc.script;
+  const isCommand = !script.includes('/') && !SCRIPT_EXTENSIONS.test(script) && !(ctx.fileExists?.(posix.join(cwd, script)) ?? false);
+  if (isCommand) return; // a program on PATH, such as `sleep` or `npm`
+  const effective = insideRepository(cwd, script, ctx);
+  if (effective === undefined) {
+    out.push(at(o.doc, `/spec/process/${scriptKey}`, `script "${script}" leaves the repository; expected a path inside it, relative to ${cwd === '.' ? 'the repository root' : `cwd "${cwd}"`}`));
+    return;
+  }
+  if (posix.isAbsolute(script)) proc.script = posix.relative(cwd === '.' ? '' : cwd, effective);
+  if (ctx.fileExists && !ctx.fileExists(effective)) {
+    out.push(at(o.doc, `/spec/process/${scriptKey}`, `script "${script}" does not exist in the repository (looked for ${effective})`));
+  }
+}
+
+function checkContext(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void {
+  for (const dim of ctx.requiredContext) {
+    const value = o.task.context[dim];
+    if (value === undefined || (Array.isArray(value) && value.length === 0) || value === '') {
+      out.push(at(o.doc, `/metadata/context/${dim}`, `context dimension "${dim}" is required by environment ${ctx.environment} (${ctx.envDoc.file}) but missing`));
+    }
+  }
+}
+
+function checkJob(o: TaskOrigin, out: Diagnostic[]): void {
+  if (o.task.type === 'job' && o.task.process.autorestart === true) {
+    out.push(at(o.doc, '/spec/process/autorestart', 'a job runs to completion once per revision; autorestart must be false or absent'));
+  }
+}
+
+/** Runs every cross-document rule; may rewrite absolute in-repository paths to relative ones. */
+export function validateRules(origins: TaskOrigin[], ctx: RuleContext): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  checkUnique(origins, out);
+  checkDependencies(origins, ctx, out);
+  for (const o of origins) {
+    checkPaths(o, ctx, out);
+    checkContext(o, ctx, out);
+    checkJob(o, out);
+  }
+  return out;
+}
