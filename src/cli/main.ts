@@ -40,6 +40,16 @@ function build(): Command {
   sourceOptions(program.command('render').description('print the rendered desired state (YAML, or --json)'))
     .action(lazy(async () => (await import('./render.js')).renderCommand));
 
+  sourceOptions(program.command('diff').description('print per-task differences against live PM2 (exit 1 when anything differs)'))
+    .action(lazy(async () => (await import('./diff.js')).diffCommand));
+
+  sourceOptions(program.command('plan').description('print the ordered actions apply would take'))
+    .action(lazy(async () => (await import('./plan.js')).planCommand));
+
+  sourceOptions(program.command('apply').description('reconcile once: run the plan and print the actions and their results'))
+    .option('--concurrency <n>', 'actions that may run at once', '8')
+    .action(lazy(async () => (await import('./apply.js')).applyCommand));
+
   program.command('import').description('turn an ecosystem.config.js/.json/.yaml into Task manifests and an Environment')
     .argument('<file>', 'ecosystem file')
     .requiredOption('--out <dir>', 'folder to write the manifests to')

@@ -1,0 +1,20 @@
+/** Git (simple-git) for working trees: the revision a render came from. */
+import { simpleGit } from 'simple-git';
+import { digest } from '../report/canonical.js';
+
+/**
+ * The revision of a working tree: its HEAD commit, with `+dirty` when files
+ * under `path` differ from it; outside git, `local-<digest of content>`.
+ */
+export async function workingTreeRevision(dir: string, path: string, content: unknown): Promise<string> {
+  const git = simpleGit({ baseDir: dir });
+  try {
+    if (!(await git.checkIsRepo())) return `local-${digest(content).slice(0, 12)}`;
+    const sha = (await git.revparse(['HEAD'])).trim();
+    const status = await git.raw(['status', '--porcelain', '--', path]);
+    return status.trim() ? `${sha}+dirty` : sha;
+  } catch {
+    // No commit yet, or git is missing: fall back to the content itself.
+    return `local-${digest(content).slice(0, 12)}`;
+  }
+}

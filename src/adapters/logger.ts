@@ -1,0 +1,21 @@
+/** The logger (pino) on stderr: pretty in a terminal, JSON lines otherwise; env values never logged. */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths pino censors, wherever an env map could be logged. */
+export const REDACT_PATHS = ['env', '*.env', '*.*.env', 'app.env', 'process.env', '*.process.env', 'secret', '*.secret', 'token', '*.token'];
+
+/** Creates the process-wide logger; level from `level` or PM2_GITOPS_LOG_LEVEL (default info). */
+export function createLogger(opts: { level?: string; pretty?: boolean } = {}): Logger {
+  const level = opts.level ?? process.env.PM2_GITOPS_LOG_LEVEL ?? 'info';
+  const pretty = opts.pretty ?? Boolean(process.stderr.isTTY);
+  const base = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } };
+  if (pretty) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } } });
+  }
+  return pino(base, pino.destination({ dest: 2, sync: true }));
+}
+
+/** A logger that drops everything, for library callers that pass none. */
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,41 @@
+import { ApplyError } from '../domain/errors.js';
+import { reconcileOnce } from '../reconcile.js';
+import { COLOR, formatLive, formatPlan, formatResults, PLAIN } from './format.js';
+import type { CliIo, SourceOptions } from './io.js';
+import { openSession } from './session.js';
+
+/** `pm2-gitops apply`: reconcile once; exit 4 when an action failed or a failed job blocks. */
+export async function applyCommand(opts: SourceOptions & { concurrency?: string }, io: CliIo): Promise<number> {
+  const s = await openSession(opts);
+  const style = io.isTty ? COLOR : PLAIN;
+  let result;
+  try {
+    result = await reconcileOnce(
+      { state: s.state, repoDir: s.repoDir, revision: s.revision, apply: true },
+      { pm2: s.pm2, logger: s.logger, concurrency: opts.concurrency ? Number(opts.concurrency) : undefined },
+    );
+  } finally {
+    await s.close();
+  }
+  if (opts.json) {
+    io.out(`${JSON.stringify({
+      environment: result.environment,
+      namespace: result.namespace,
+      revision: result.revision,
+      converged: result.converged,
+      actions: result.results.map((r) => ({ task: r.task, action: r.action, reason: r.reason, result: r.result, message: r.message, patch: r.patch, startedAt: r.startedAt, durationMs: r.durationMs })),
+      holds: result.plan.holds,
+      inSync: result.plan.inSync,
+    }, null, 2)}\n`);
+  } else {
+    io.out(formatPlan(result.plan, style));
+    if (result.results.length) io.out(formatResults(result.results, style));
+    io.out(`\n${style.bold(`${result.environment} (namespace ${result.namespace}) at ${result.revision}:`)}\n${formatLive(result.live, Date.now())}`);
+  }
+  if (!result.converged) {
+    const failed = result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task} (${r.result}: ${r.message})`);
+    const blocking = result.plan.holds.filter((h) => h.blocking).map((h) => `${h.task} (${h.reason})`);
+    throw new ApplyError(`apply of ${result.environment} did not converge; the rest of the environment keeps running: ${[...failed, ...blocking].join('; ')}`);
+  }
+  return 0;
+}

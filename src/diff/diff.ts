@@ -1,0 +1,50 @@
+/**
+ * diff (pure): desired comparable processes × live tasks → one Drift per task
+ * name, with an RFC 6902 patch from live to desired (env values redacted).
+ */
+import fastJsonPatch from 'fast-json-patch';
+import type { ComparableProcess, LiveTask } from '../domain/live.js';
+import type { Drift, PatchOperation } from '../domain/plan.js';
+import { redactPatch } from './redact.js';
+
+const { compare } = fastJsonPatch;
+
+/** The desired side of a diff: a task name and its comparable process. */
+export interface DesiredSide {
+  name: string;
+  type: 'service' | 'job';
+  comparable: ComparableProcess;
+}
+
+const HEALTHY_SERVICE = new Set(['online', 'launching']);
+
+function unhealthyOf(live: LiveTask, type: 'service' | 'job'): Drift['unhealthy'] {
+  return live.instances
+    .filter((i) => (type === 'job' ? i.status === 'errored' || (i.status === 'stopped' && i.exitCode !== undefined && i.exitCode !== 0) : !HEALTHY_SERVICE.has(i.status)))
+    .map((i) => ({ pmId: i.pmId, status: i.status, ...(i.exitCode !== undefined ? { exitCode: i.exitCode } : {}) }));
+}
+
+/** Orders operations by path so that the same difference always prints the same. */
+function sortOps(ops: PatchOperation[]): PatchOperation[] {
+  return [...ops].sort((a, b) => a.path.localeCompare(b.path) || a.op.localeCompare(b.op));
+}
+
+/** Diffs every task; drifts are sorted by task name. */
+export function diff(desired: readonly DesiredSide[], live: readonly LiveTask[]): Drift[] {
+  const liveByName = new Map(live.map((l) => [l.name, l]));
+  const out: Drift[] = [];
+  for (const d of desired) {
+    const l = liveByName.get(d.name);
+    if (!l) {
+      out.push({ task: d.name, kind: 'missing', patch: [], unhealthy: [] });
+      continue;
+    }
+    const patch = sortOps(redactPatch(compare(l.process, d.comparable) as PatchOperation[]));
+    out.push({ task: d.name, kind: patch.length ? 'changed' : 'in-sync', patch, unhealthy: unhealthyOf(l, d.type) });
+  }
+  const declared = new Set(desired.map((d) => d.name));
+  for (const l of live) {
+    if (!declared.has(l.name)) out.push({ task: l.name, kind: 'extra', patch: [], unhealthy: [] });
+  }
+  return out.sort((a, b) => a.task.localeCompare(b.task));
+}

@@ -1,0 +1,30 @@
+/**
+ * Secret redaction (pure): env values become `sha256:<prefix>` wherever they
+ * would be shown, logged or written.
+ */
+import { createHash } from 'node:crypto';
+import type { PatchOperation } from '../domain/plan.js';
+
+/** The SHA-256 prefix that stands for a secret value. */
+export function redactValue(value: unknown): string {
+  return `sha256:${createHash('sha256').update(String(value)).digest('hex').slice(0, 12)}`;
+}
+
+/** Replaces every value of an env map by its SHA-256 prefix. */
+export function redactEnv(env: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env ?? {})) out[key] = redactValue(value);
+  return out;
+}
+
+const ENV_PATH = /^\/(env|env_[^/]+)(\/|$)/;
+
+/** Redacts the values of operations that touch `env` or an `env_*` block. */
+export function redactPatch(ops: readonly PatchOperation[]): PatchOperation[] {
+  return ops.map((op) => {
+    const m = ENV_PATH.exec(op.path);
+    if (!m || op.value === undefined) return op;
+    const wholeMap = m[2] === '';
+    return { ...op, value: wholeMap && op.value && typeof op.value === 'object' ? redactEnv(op.value as Record<string, unknown>) : redactValue(op.value) };
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * normalize (pure): PM2 process entries → one LiveTask per app name, and a
+ * PM2-resolved app configuration → the comparable shape both sides share.
+ */
+import type { ComparableProcess, LiveInstance, LiveTask, ManagedMarker, Pm2Entry } from '../domain/live.js';
+
+/**
+ * App options compared as PM2 stores them. Paths, interpreter, mode, count and
+ * env are handled on their own; runtime fields (status, uptime, ids) never are.
+ */
+export const COMPARED_OPTIONS: readonly string[] = [
+  'filter_env', 'log_type', 'log_date_format', 'time', 'disable_logs', 'max_memory_restart',
+  'restart_delay', 'exp_backoff_restart_delay', 'source_map_support', 'disable_source_map_support',
+  'wait_ready', 'kill_timeout', 'shutdown_with_message', 'listen_timeout', 'cron_restart', 'merge_logs',
+  'vizion', 'autostart', 'autorestart', 'stop_exit_codes', 'watch_delay', 'watch', 'ignore_watch',
+  'watch_options', 'min_uptime', 'max_restarts', 'force', 'append_env_to_name', 'post_update', 'trace',
+  'disable_trace', 'v8', 'event_loop_inspector', 'deep_monitoring', 'increment_var', 'instance_var', 'pmx',
+  'automation', 'treekill', 'port', 'uid', 'gid', 'windowsHide', 'kill_retry_time',
+];
+
+/** Path fields PM2 derives from `*_file` options; PM2 inserts `-<pm_id>` into them per worker. */
+const PATH_FIELDS: Record<string, string> = {
+  pm_out_log_path: 'out_file',
+  pm_err_log_path: 'error_file',
+  pm_log_path: 'log_file',
+  pm_pid_path: 'pid_file',
+};
+
+function toList(value: unknown): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+function stripWorkerId(path: string): string {
+  return path.replace(/-\d+(\.log|\.pid)$/, '$1');
+}
+
+export interface NormalizeOptions {
+  /** Env keys to compare; every other env entry (inherited from the shell) is ignored. */
+  envKeys: readonly string[];
+  /** The process count: live workers, or the desired instances resolved against the CPU count. */
+  instances: number;
+}
+
+/** Turns a pm2_env (live) or a PM2-resolved app config (desired) into the comparable shape. */
+export function normalizeAppConfig(env: Record<string, unknown>, opts: NormalizeOptions): ComparableProcess {
+  const out: ComparableProcess = {
+    script: env.pm_exec_path,
+    cwd: env.pm_cwd,
+    args: toList(env.args),
+    node_args: toList(env.node_args),
+    exec_interpreter: env.exec_interpreter ?? 'node',
+    exec_mode: String(env.exec_mode ?? 'fork_mode').replace(/_mode$/, ''),
+    instances: opts.instances,
+  };
+  for (const [field, option] of Object.entries(PATH_FIELDS)) {
+    if (typeof env[field] === 'string') out[option] = stripWorkerId(env[field] as string);
+  }
+  for (const key of COMPARED_OPTIONS) {
+    if (env[key] !== undefined && env[key] !== null) out[key] = env[key];
+  }
+  for (const key of Object.keys(env).filter((k) => /^env_/.test(k)).sort()) out[key] = env[key];
+  const vars = (env.env ?? {}) as Record<string, unknown>;
+  const picked: Record<string, string> = {};
+  for (const key of [...opts.envKeys].sort()) {
+    if (vars[key] !== undefined && vars[key] !== null) picked[key] = String(vars[key]);
+  }
+  out.env = picked;
+  return out;
+}
+
+/** The process count PM2 starts for a configured `instances` value (0 or "max": one per CPU; -1: one fewer). */
+export function instanceCount(instances: unknown, cpus: number): number {
+  if (instances === 'max' || instances === 0 || instances === '0') return Math.max(1, cpus);
+  const n = Number(instances ?? 1);
+  if (!Number.isFinite(n)) return 1;
+  if (n < 0) return Math.max(1, cpus + n);
+  return n;
+}
+
+function markerOf(env: Record<string, unknown>): ManagedMarker | undefined {
+  const m = env.pm2_gitops;
+  if (!m || typeof m !== 'object') return undefined;
+  const marker = m as Partial<ManagedMarker>;
+  if (typeof marker.task !== 'string') return undefined;
+  return {
+    environment: String(marker.environment ?? ''),
+    task: marker.task,
+    revision: String(marker.revision ?? ''),
+    envKeys: Array.isArray(marker.envKeys) ? marker.envKeys.map(String) : [],
+    ...(typeof marker.specDigest === 'string' ? { specDigest: marker.specDigest } : {}),
+  };
+}
+
+function instanceOf(entry: Pm2Entry): LiveInstance {
+  const env = entry.pm2_env;
+  const exit = env.exit_code;
+  return {
+    pmId: entry.pm_id,
+    pid: entry.pid,
+    status: String(env.status ?? 'unknown'),
+    restarts: Number(env.restart_time ?? 0),
+    startedAt: Number(env.pm_uptime ?? 0),
+    unstableRestarts: Number(env.unstable_restarts ?? 0),
+    ...(typeof exit === 'number' ? { exitCode: exit } : {}),
+    ...(entry.monit?.memory !== undefined ? { memory: entry.monit.memory } : {}),
+    ...(entry.monit?.cpu !== undefined ? { cpu: entry.monit.cpu } : {}),
+  };
+}
+
+/**
+ * Groups the entries of one namespace by app name. The comparable options come
+ * from the worker with the lowest pm_id; `envKeys` are added to the keys its
+ * marker lists, so removed keys show up as differences.
+ */
+export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, desiredEnvKeys: (task: string) => readonly string[] = () => []): LiveTask[] {
+  const groups = new Map<string, Pm2Entry[]>();
+  for (const entry of entries) {
+    if (entry.pm2_env.namespace !== namespace) continue;
+    if (typeof entry.pm_id !== 'number') continue; // a worker being replaced by a reload (`_old_<id>`)
+    const list = groups.get(entry.name) ?? [];
+    list.push(entry);
+    groups.set(entry.name, list);
+  }
+  const tasks: LiveTask[] = [];
+  for (const [name, list] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    list.sort((a, b) => a.pm_id - b.pm_id);
+    const first = list[0]!.pm2_env;
+    const marker = markerOf(first);
+    const envKeys = [...new Set([...(marker?.envKeys ?? []), ...desiredEnvKeys(name)])];
+    tasks.push({
+      name,
+      namespace,
+      instances: list.map(instanceOf),
+      process: normalizeAppConfig(first, { envKeys, instances: list.length }),
+      ...(marker ? { marker } : {}),
+    });
+  }
+  return tasks;
+}

@@ -1,0 +1,127 @@
+/**
+ * plan (pure): drifts + desired tasks + policy → the minimal ordered actions
+ * (DESIGN.md section 3), with holds for what it deliberately leaves alone.
+ */
+import type { LiveTask } from '../domain/live.js';
+import type { Policy } from '../domain/manifest.js';
+import type { Action, Drift, Hold, Plan } from '../domain/plan.js';
+
+/** What the planner needs to know of a desired task. */
+export interface PlanTask {
+  name: string;
+  type: 'service' | 'job';
+  dependsOn: string[];
+  /** Desired exec mode and process count. */
+  execMode: 'fork' | 'cluster';
+  instances: number;
+  /** Digest of the job's spec, compared with the marker of its last run. */
+  specDigest: string;
+}
+
+export interface PlanInput {
+  environment: string;
+  namespace: string;
+  revision: string;
+  tasks: readonly PlanTask[];
+  drifts: readonly Drift[];
+  live: readonly LiveTask[];
+  policy: Pick<Policy, 'prune' | 'selfHeal'>;
+}
+
+/** Dependency depth of each task (0 for tasks without dependencies); the plan's primary order. */
+export function dependencyLevels(tasks: readonly PlanTask[]): Map<string, number> {
+  const byName = new Map(tasks.map((t) => [t.name, t]));
+  const levels = new Map<string, number>();
+  const level = (name: string, seen: Set<string>): number => {
+    const known = levels.get(name);
+    if (known !== undefined) return known;
+    if (seen.has(name)) return 0; // cycles are rejected by validation; never loop here
+    seen.add(name);
+    const deps = byName.get(name)?.dependsOn.filter((d) => byName.has(d)) ?? [];
+    const value = deps.length ? 1 + Math.max(...deps.map((d) => level(d, seen))) : 0;
+    levels.set(name, value);
+    return value;
+  };
+  for (const t of tasks) level(t.name, new Set());
+  return levels;
+}
+
+function describePatch(drift: Drift): string {
+  const fields = [...new Set(drift.patch.map((op) => op.path.split('/').slice(1, 3).join('.')))];
+  return fields.length > 4 ? `${fields.slice(0, 4).join(', ')} and ${fields.length - 4} more` : fields.join(', ');
+}
+
+function onlyInstances(drift: Drift): boolean {
+  return drift.patch.length > 0 && drift.patch.every((op) => op.path === '/instances');
+}
+
+function jobAction(task: PlanTask, drift: Drift, live: LiveTask | undefined, input: PlanInput, base: Omit<Action, 'action' | 'reason'>): Action | Hold | undefined {
+  if (drift.kind === 'missing' || !live) return { ...base, action: 'create', reason: `job has not run for revision ${input.revision}` };
+  const marker = live.marker;
+  if (drift.kind === 'changed' || marker?.specDigest !== task.specDigest) return { ...base, action: 'restart', reason: `job spec changed (${describePatch(drift) || 'spec digest'}); run it again` };
+  if (marker.revision !== input.revision) return { ...base, action: 'restart', reason: `new revision ${input.revision} (last run: ${marker.revision || 'unknown'}); run the job again` };
+  const failed = live.instances.find((i) => i.status === 'errored' || (i.status === 'stopped' && i.exitCode !== undefined && i.exitCode !== 0));
+  if (failed) return { task: task.name, blocking: true, reason: `job failed for this revision (status ${failed.status}${failed.exitCode !== undefined ? `, exit code ${failed.exitCode}` : ''}); push a fix to run it again` };
+  return undefined;
+}
+
+function serviceAction(task: PlanTask, drift: Drift, live: LiveTask | undefined, input: PlanInput, base: Omit<Action, 'action' | 'reason'>): Action | Hold | undefined {
+  if (drift.kind === 'missing' || !live) return { ...base, action: 'create', reason: 'declared but not running in PM2', to: task.instances };
+  const count = live.instances.length;
+  if (onlyInstances(drift)) return { ...base, action: 'scale', reason: `instances ${count} → ${task.instances}`, from: count, to: task.instances };
+  if (drift.kind === 'changed') {
+    const liveCluster = live.process.exec_mode === 'cluster';
+    const countChange = count !== task.instances ? { from: count, to: task.instances } : {};
+    if (task.execMode === 'cluster' && liveCluster) return { ...base, ...countChange, action: 'reload', reason: `options changed: ${describePatch(drift)}; zero-downtime reload` };
+    return { ...base, ...countChange, action: 'restart', reason: `options changed: ${describePatch(drift)}` };
+  }
+  if (drift.unhealthy.length) {
+    const states = [...new Set(drift.unhealthy.map((u) => u.status))].join(', ');
+    if (!input.policy.selfHeal) return { task: task.name, blocking: false, reason: `${states} in PM2 but selfHeal is off` };
+    const allStopped = drift.unhealthy.every((u) => u.status === 'stopped');
+    return {
+      ...base,
+      pmIds: drift.unhealthy.map((u) => u.pmId),
+      action: allStopped ? 'start' : 'restart',
+      reason: `${states} in PM2 (selfHeal)`,
+    };
+  }
+  return undefined;
+}
+
+/** Plans one reconcile. Actions are ordered by phase (deletes last), dependency level, then name. */
+export function plan(input: PlanInput): Plan {
+  const liveByName = new Map(input.live.map((l) => [l.name, l]));
+  const tasksByName = new Map(input.tasks.map((t) => [t.name, t]));
+  const levels = dependencyLevels(input.tasks);
+  const actions: Action[] = [];
+  const holds: Hold[] = [];
+  const inSync: string[] = [];
+  for (const drift of input.drifts) {
+    const task = tasksByName.get(drift.task);
+    const live = liveByName.get(drift.task);
+    if (!task) {
+      if (input.policy.prune) {
+        actions.push({ task: drift.task, action: 'delete', reason: 'no longer declared (prune)', patch: [], dependsOn: [], type: 'service', pmIds: live?.instances.map((i) => i.pmId) ?? [] });
+      } else {
+        holds.push({ task: drift.task, blocking: false, reason: 'no longer declared; kept because prune is off' });
+      }
+      continue;
+    }
+    const base = { task: task.name, patch: drift.patch, dependsOn: [...task.dependsOn], type: task.type, pmIds: live?.instances.map((i) => i.pmId) ?? [] };
+    const step = task.type === 'job' ? jobAction(task, drift, live, input, base) : serviceAction(task, drift, live, input, base);
+    if (!step) inSync.push(task.name);
+    else if ('action' in step) actions.push(step);
+    else holds.push(step);
+  }
+  const phase = (a: Action): number => (a.action === 'delete' ? 1 : 0);
+  actions.sort((a, b) => phase(a) - phase(b) || (levels.get(a.task) ?? 0) - (levels.get(b.task) ?? 0) || a.task.localeCompare(b.task));
+  return {
+    environment: input.environment,
+    namespace: input.namespace,
+    revision: input.revision,
+    actions,
+    holds: holds.sort((a, b) => a.task.localeCompare(b.task)),
+    inSync: inSync.sort(),
+  };
+}
