@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { FakeOps } from '../../test/helpers/fake-ops.js';
+import type { Action, Plan } from '../domain/plan.js';
+import { execute, type ExecTask } from './execute.js';
+import type { Clock, Prober } from './ops.js';
+import { keysToUnset } from './perform.js';
+
+let fakeNow = 0;
+const clock: Clock = { now: () => fakeNow, sleep: async (ms) => { fakeNow += ms; } };
+const prober: Prober = { http: async () => ({ ok: true, detail: '200' }), tcp: async () => ({ ok: true, detail: 'open' }) };
+
+const task = (name: string, over: Partial<ExecTask> = {}): ExecTask => ({
+  name, type: 'service', dependsOn: [], instances: 1, health: { minUptimeSeconds: 0 },
+  app: { name, namespace: 'ns', env: {} }, comparable: {}, ...over,
+});
+
+const action = (t: ExecTask, kind: Action['action'], pmIds: number[] = []): Action => ({
+  task: t.name, action: kind, reason: 'test', patch: [], dependsOn: t.dependsOn, type: t.type, pmIds,
+});
+
+const planOf = (actions: Action[]): Plan => ({ environment: 'e', namespace: 'ns', revision: 'r', actions, holds: [], inSync: [] });
+
+describe('execute', () => {
+  it('runs dependencies first and skips the dependents of a failed job', async () => {
+    const ops = new FakeOps();
+    const job = task('migrate', { type: 'job', app: { name: 'migrate', namespace: 'ns', autorestart: false, env: { EXIT_CODE: '1' } } });
+    const api = task('api', { dependsOn: ['migrate'] });
+    const other = task('other');
+    const results = await execute({ plan: planOf([action(job, 'create'), action(api, 'create'), action(other, 'create')]), tasks: [job, api, other], live: [], ops, prober, clock });
+    expect(results.map((r) => [r.task, r.result])).toEqual([['migrate', 'failed'], ['api', 'skipped'], ['other', 'ok']]);
+    expect(results[0]!.message).toBe('job exited with code 1 (stopped)');
+    expect(results[1]!.message).toMatch(/^dependency migrate is not ready/);
+    expect(ops.calls).not.toContain('create api');
+    expect(ops.calls).toContain('create other');
+  });
+
+  it('starts a dependent only after its dependency is ready', async () => {
+    const ops = new FakeOps();
+    const db = task('db');
+    const web = task('web', { dependsOn: ['db'] });
+    await execute({ plan: planOf([action(web, 'create'), action(db, 'create')]), tasks: [web, db], live: [], ops, prober, clock });
+    expect(ops.calls).toEqual(['create db', 'create web']);
+  });
+
+  it('reports a refused PM2 call as failed and keeps going', async () => {
+    const ops = new FakeOps();
+    ops.failOn.add('create a');
+    const a = task('a');
+    const b = task('b');
+    const results = await execute({ plan: planOf([action(a, 'create'), action(b, 'create')]), tasks: [a, b], live: [], ops, prober, clock });
+    expect(results.map((r) => [r.task, r.result, r.message])).toEqual([['a', 'failed', 'create failed: refused create a'], ['b', 'ok', 'online']]);
+  });
+
+  it('scales by duplicating and deleting workers, never restarting the others', async () => {
+    const ops = new FakeOps();
+    const ids = await ops.create({ name: 'c', namespace: 'ns', instances: 2, env: {} });
+    const c = task('c', { instances: 4 });
+    await execute({ plan: planOf([{ ...action(c, 'scale', ids), from: 2, to: 4 }]), tasks: [c], live: [], ops, prober, clock });
+    expect(ops.calls.slice(1)).toEqual(['duplicate 0', 'duplicate 0']);
+    const down = task('c', { instances: 1 });
+    await execute({ plan: planOf([{ ...action(down, 'scale', [0, 1, 2, 3]), from: 4, to: 1 }]), tasks: [down], live: [], ops, prober, clock });
+    expect(ops.calls.slice(3)).toEqual(['delete 3', 'delete 2', 'delete 1']);
+    expect([...ops.procs.keys()]).toEqual([0]);
+  });
+});
+
+describe('keysToUnset', () => {
+  it('names options and env keys the live process has and the desired one lost', () => {
+    expect(keysToUnset(
+      { script: '/a', max_memory_restart: 1, out_file: '/l', env: { A: '1', GONE: '2' } },
+      { script: '/a', env: { A: '1' } },
+    )).toEqual(['GONE', 'max_memory_restart', 'pm_out_log_path']);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { Pm2Entry } from '../domain/live.js';
+import { instanceCount, normalizeAppConfig, normalizeLive } from './normalize.js';
+
+const entry = (pmId: number | string, name: string, namespace: string, over: Record<string, unknown> = {}): Pm2Entry => ({
+  name,
+  pid: 1000 + Number(pmId),
+  pm_id: pmId as number,
+  pm2_env: {
+    name, namespace, pm_id: pmId, status: 'online', restart_time: 2, pm_uptime: 5, unstable_restarts: 0,
+    pm_exec_path: '/srv/app.cjs', pm_cwd: '/srv', exec_interpreter: 'node', exec_mode: 'cluster_mode', instances: 2,
+    node_args: [], args: ['--port', '1'], max_memory_restart: 314572800, autorestart: true, vizion: true,
+    pm_out_log_path: `/home/.pm2/logs/${name}-out-${String(pmId)}.log`, pm_pid_path: `/home/.pm2/pids/${name}-${String(pmId)}.pid`,
+    env: { PATH: '/usr/bin', SECRET: 's3', PORT: 4000, HOME: '/root' }, PATH: '/usr/bin', status_extra: 'ignored',
+    ...over,
+  },
+});
+
+describe('normalizeLive', () => {
+  it('folds the workers of one app into one task of its namespace only', () => {
+    const tasks = normalizeLive([
+      entry(3, 'api', 'prod'), entry(1, 'api', 'prod'), entry(2, 'api', 'other'), entry('_old_1', 'api', 'prod'), entry(4, 'jobs', 'prod', { exec_mode: 'fork_mode', status: 'stopped', exit_code: 0 }),
+    ], 'prod', (name) => (name === 'api' ? ['PORT'] : []));
+    expect(tasks.map((t) => t.name)).toEqual(['api', 'jobs']);
+    const api = tasks[0]!;
+    expect(api.instances.map((i) => i.pmId)).toEqual([1, 3]);
+    expect(api.process).toEqual({
+      script: '/srv/app.cjs', cwd: '/srv', args: ['--port', '1'], node_args: [], exec_interpreter: 'node', exec_mode: 'cluster', instances: 2,
+      out_file: '/home/.pm2/logs/api-out.log', pid_file: '/home/.pm2/pids/api.pid',
+      max_memory_restart: 314572800, autorestart: true, vizion: true, env: { PORT: '4000' },
+    });
+    expect(tasks[1]!.instances[0]).toMatchObject({ status: 'stopped', exitCode: 0, restarts: 2 });
+  });
+
+  it('compares env keys named by the marker even when the manifest dropped them', () => {
+    const [task] = normalizeLive([entry(0, 'api', 'p', { pm2_gitops: { environment: 'p', task: 'api', revision: 'r', envKeys: ['SECRET'] } })], 'p', () => ['PORT']);
+    expect(task!.process.env).toEqual({ PORT: '4000', SECRET: 's3' });
+    expect(task!.marker).toEqual({ environment: 'p', task: 'api', revision: 'r', envKeys: ['SECRET'] });
+  });
+});
+
+describe('normalizeAppConfig', () => {
+  it('turns a string args and a missing interpreter into the stored forms', () => {
+    const p = normalizeAppConfig({ pm_exec_path: '/x', pm_cwd: '/', args: 'one', exec_mode: 'fork_mode', env: {} }, { envKeys: [], instances: 1 });
+    expect(p).toMatchObject({ args: ['one'], node_args: [], exec_interpreter: 'node', exec_mode: 'fork', env: {} });
+  });
+});
+
+describe('instanceCount', () => {
+  it('resolves max, 0 and negative counts against the CPU count', () => {
+    expect(instanceCount('max', 8)).toBe(8);
+    expect(instanceCount(0, 8)).toBe(8);
+    expect(instanceCount(-1, 8)).toBe(7);
+    expect(instanceCount(undefined, 8)).toBe(1);
+    expect(instanceCount(3, 8)).toBe(3);
+  });
+});
