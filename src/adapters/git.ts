@@ -1,5 +1,5 @@
 /** Git (simple-git) for working trees: the revision a render came from. */
-import { simpleGit } from 'simple-git';
+import { simpleGit, type SimpleGit } from 'simple-git';
 import { digest } from '../report/canonical.js';
 
 /**
@@ -17,4 +17,13 @@ export async function workingTreeRevision(dir: string, path: string, content: un
     // No commit yet, or git is missing: fall back to the content itself.
     return `local-${digest(content).slice(0, 12)}`;
   }
+}
+
+/**
+ * A simple-git instance for repositories the controller owns. Config paths
+ * (`--work-tree`, `gpg.ssh.allowedSignersFile`, `user.signingkey`) are
+ * operator settings, never manifest content, so simple-git may pass them on.
+ */
+export function gitAt(baseDir?: string): SimpleGit {
+  return simpleGit({ ...(baseDir ? { baseDir } : {}), unsafe: { allowUnsafeConfigPaths: true } });
 }

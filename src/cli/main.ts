@@ -22,6 +22,10 @@ function sourceOptions(cmd: Command): Command {
     .option('--json', 'print one JSON document on stdout', false);
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function lazy<O>(load: () => Promise<Action<O>>): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
@@ -49,6 +53,40 @@ function build(): Command {
   sourceOptions(program.command('apply').description('reconcile once: run the plan and print the actions and their results'))
     .option('--concurrency <n>', 'actions that may run at once', '8')
     .action(lazy(async () => (await import('./apply.js')).applyCommand));
+
+  program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM')
+    .option('--repo <path|url>', 'manifest repository (local path, bare or not, or URL)', '.')
+    .option('--path <dir>', 'manifest folder inside the repository', '.')
+    .option('--env <name>', 'environment to run (repeat for several; default: every environment)', collect, [])
+    .option('--branch <name>', 'branch to follow (default: the remote\'s default branch)')
+    .option('--interval <duration>', 'how often to fetch', '30s')
+    .option('--resync <duration>', 'how often to reconcile even when nothing changed', '3m')
+    .option('--state-dir <dir>', 'where the controller keeps its clone, releases and state (default ~/.pm2-gitops)')
+    .option('--signing-key <file>', 'Ed25519 key (keygen) that signs evidence and status commits (default: one kept in the state dir, evidence only)')
+    .option('--allowed-signers <file>', 'SSH allowed-signers file of the people who may sign and approve')
+    .option('--require-approvals <env=n>', 'minimum approvals for an environment (repeatable)', collect, [])
+    .option('--host <name>', 'this host\'s name in status and evidence (default: the hostname)')
+    .option('--concurrency <n>', 'actions that may run at once', '8')
+    .action(lazy(async () => (await import('./run.js')).runCommand));
+
+  program.command('status').description('print the status of an environment from the status branch')
+    .option('--repo <path|url>', 'manifest repository', '.')
+    .option('--env <name>', 'environment (default: all)')
+    .option('--json', 'print one JSON document', false)
+    .action(lazy(async () => (await import('./status.js')).statusCommand));
+
+  program.command('verify').description('check signatures and the hash chain of evidence reports (exit 5 when invalid)')
+    .option('--repo <path|url>', 'manifest repository', '.')
+    .option('--env <name>', 'environment (default: all)')
+    .requiredOption('--public-key <file>', 'the controller\'s public key (signing.pub)')
+    .option('--json', 'print one JSON document', false)
+    .action(lazy(async () => (await import('./verify.js')).verifyCommand));
+
+  program.command('keygen').description('create the controller\'s Ed25519 signing key pair')
+    .requiredOption('--out <dir>', 'folder for signing.key and signing.pub')
+    .option('--force', 'replace an existing key pair', false)
+    .option('--json', 'print one JSON document', false)
+    .action(lazy(async () => (await import('./keygen.js')).keygenCommand));
 
   program.command('import').description('turn an ecosystem.config.js/.json/.yaml into Task manifests and an Environment')
     .argument('<file>', 'ecosystem file')
