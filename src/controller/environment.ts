@@ -203,6 +203,13 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     files.push({ path, text });
     evidence = { file: path, hash: chainHash(text) };
   }
+  if (r.results.length) {
+    ctx.store.update(env, (m) => {
+      m.lastActions ??= {};
+      for (const a of r.results) m.lastActions[a.task] = { action: `${a.action} (${a.result})`, ...(a.message ? { message: a.message } : {}), at: a.startedAt };
+    });
+  }
+  const lastActions = ctx.store.env(env).lastActions ?? {};
   const previousStatus = ctx.status.read(join('status', `${env}.md`));
   const status = buildStatus({
     environment: env,
@@ -213,7 +220,11 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     precedence,
     outcome: r.outcome,
     reconciledAt: now,
-    tasks: statusRows((r.state?.tasks ?? []).map((t) => ({ name: t.name, type: t.type })), r.result?.live ?? [], r.results),
+    tasks: statusRows((r.state?.tasks ?? []).map((t) => ({ name: t.name, type: t.type })), r.result?.live ?? [], r.results)
+      .map((row) => {
+        const last = lastActions[row.task];
+        return last ? { ...row, lastAction: `${last.action} at ${last.at}`, health: last.message } : row;
+      }),
     holds: r.result?.plan.holds ?? [],
     problems: r.problems,
     evidence: evidence ?? (previousStatus ? parseStatusEvidence(previousStatus) : undefined),

@@ -11,6 +11,8 @@ export interface EnvMemory {
   bad: Array<{ revision: string; reason: string }>;
   /** revision + outcome of the last report, so an unchanged refusal is reported once. */
   lastReportKey?: string;
+  /** The last action taken on each task: `create (ok)`, with its message and time. */
+  lastActions?: Record<string, { action: string; message?: string; at: string }>;
   /** Written before an apply starts; cleared once its evidence is committed. */
   pending?: { revision: string; sequence: number; plannedActions: number; at: string };
 }
