@@ -82,6 +82,20 @@ describe('the controller (run)', () => {
     for (const secret of ['tok-first-7f3a9c', 'tok-second-0b1d2e', 'bonjour']) expect(history).not.toContain(secret);
   });
 
+  it('heals a process stopped by hand as soon as PM2 reports it (selfHeal)', async () => {
+    const web = (await pm2.jlist()).find((p) => p.name === 'web' && p.pm2_env.namespace === NS)!;
+    const stop = await pm2.pm2(['stop', String(web.pm_id)]);
+    expect(stop.code).toBe(0);
+    const stoppedAt = Date.now();
+    const healed = await waitFor('web online again', async () => {
+      const p = (await pm2.jlist()).find((x) => x.pm_id === web.pm_id);
+      return p && p.pm2_env.status === 'online' && p.pid !== web.pid ? p : undefined;
+    }, 20_000, 200);
+    expect(healed.pm_id).toBe(web.pm_id);
+    expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+    expect(ctl.logs()).toMatch(/process web (stop|exit)/);
+  });
+
   it('stops on SIGTERM with exit 0 after finishing its step', async () => {
     const code = await ctl.stop();
     expect(code).toBe(0);
