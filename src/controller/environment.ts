@@ -86,12 +86,12 @@ async function apply(ctx: ControllerContext, env: string, revision: string, stat
   return reconcileOnce({ state, repoDir, revision, apply: true }, { pm2: ctx.pm2, logger: ctx.logger.child({ environment: env }), concurrency: ctx.concurrency });
 }
 
-function nextChainLink(ctx: ControllerContext, env: string): { previous: string | null; sequence: number } {
+function nextChainLink(ctx: ControllerContext, env: string): { previous: string | null; previousFile?: string; sequence: number } {
   const files = ctx.status.list(join('evidence', env)).filter((f) => f.endsWith('.json'));
   const last = files[files.length - 1];
   if (!last) return { previous: null, sequence: 1 };
   const text = ctx.status.read(join('evidence', env, last))!;
-  return { previous: chainHash(text), sequence: (JSON.parse(text) as EvidenceReport).sequence + 1 };
+  return { previous: chainHash(text), previousFile: last, sequence: (JSON.parse(text) as EvidenceReport).sequence + 1 };
 }
 
 /** Reconciles one environment at the given tip and writes its status (and evidence when due). */
@@ -196,6 +196,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
       ...(r.rollback ? { rollback: r.rollback } : {}),
       ...(resumed ? { resumed: { revision: resumed.revision, plannedActions: resumed.plannedActions } } : {}),
       previous: link.previous,
+      ...(link.previousFile ? { previousFile: link.previousFile } : {}),
     });
     if (ctx.keys) report = signEvidence(report, ctx.keys.privateKey, ctx.keys.publicKey);
     const text = serializeEvidence(report);

@@ -50,6 +50,8 @@ export interface EvidenceInput {
   resumed?: { revision: string; plannedActions: number };
   /** SHA-256 of the previous report file, or null for the first. */
   previous: string | null;
+  /** File name of the previous report, so a deleted report can be named. */
+  previousFile?: string;
 }
 
 export interface EvidenceReport extends EvidenceInput {
@@ -107,6 +109,7 @@ export interface EvidenceFile { name: string; text: string }
  */
 export function verifyEvidence(files: readonly EvidenceFile[], publicKey: KeyObject, opts: { revisionExists?: (sha: string) => boolean; head?: { name: string; hash: string } } = {}): VerifyResult {
   const sorted = [...files].sort((a, b) => a.name.localeCompare(b.name));
+  const present = new Set(sorted.map((f) => f.name.split('/').pop()!));
   const problems: VerifyProblem[] = [];
   let previousText: string | undefined;
   let previousSequence: number | undefined;
@@ -128,6 +131,9 @@ export function verifyEvidence(files: readonly EvidenceFile[], publicKey: KeyObj
       problems.push({ file: file.name, message: `file name does not match the report (expected ${evidenceFileName(report)})` });
     }
     const expected = previousText === undefined ? null : chainHash(previousText);
+    if (report.previousFile && !present.has(report.previousFile)) {
+      problems.push({ file: report.previousFile, message: `missing: ${file.name} names it as the report before it (sequence ${report.sequence - 1})` });
+    }
     if (report.previous !== expected) {
       problems.push({ file: file.name, message: expected === null ? 'first report of the chain points at a previous report that is missing' : 'hash chain broken: "previous" does not match the report before it (a report was changed, removed or reordered)' });
     }
