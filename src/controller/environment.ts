@@ -69,6 +69,10 @@ function liveDigest(live: readonly LiveTask[]): string {
 
 interface Attempt { state?: DesiredState; problems: string[] }
 
+function rolledBackProblem(r: { from: string; to: string; reason: string }): string {
+  return `revision ${r.from} failed (${r.reason}); rolled back to ${r.to}`;
+}
+
 function render(release: string, ctx: ControllerContext, env: string): Attempt {
   try {
     return { state: loadDesiredState({ repoRoot: release, path: ctx.path }, env), problems: [] };
@@ -105,10 +109,16 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
   const decision: ApprovalDecision = evaluateApproval(facts, required, ctx.allowedSigners);
   const badMark = memory.bad.find((b) => b.revision === tip);
   let outcome: Outcome = 'converged';
+  let standing: EvidenceReport['rollback'];
   const problems = [...attempt.problems];
   if (!attempt.state) outcome = 'invalid';
   else if (!decision.ok) { outcome = 'not-approved'; problems.push(...decision.reasons); }
-  else if (badMark) { outcome = 'failed'; problems.push(`revision ${tip} is marked bad (${badMark.reason}); waiting for a new commit`); }
+  else if (badMark && memory.lastGood) {
+    // Still rolled back: the same status as the pass that rolled back, so nothing new is reported.
+    outcome = 'rolled-back';
+    standing = { from: tip, to: memory.lastGood, reason: badMark.reason };
+    problems.push(rolledBackProblem(standing));
+  } else if (badMark) { outcome = 'failed'; problems.push(`revision ${tip} is marked bad (${badMark.reason}); waiting for a new commit`); }
   const tipAccepted = outcome === 'converged';
   const target = tipAccepted ? tip : memory.lastGood;
   let targetState = tipAccepted ? attempt.state : undefined;
@@ -134,7 +144,7 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
         result = await apply(ctx, env, memory.lastGood, good);
         results.push(...result.results);
         outcome = 'rolled-back';
-        problems.push(`revision ${tip} failed (${reason}); rolled back to ${memory.lastGood}`);
+        problems.push(rolledBackProblem(rollback));
       }
     } else {
       outcome = 'failed';
@@ -142,7 +152,7 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
       problems.push(...result.plan.holds.filter((h) => h.blocking).map((h) => `${h.task}: ${h.reason}`));
     }
   }
-  return report(ctx, env, { tip, facts, decision, outcome, problems, result, results, rollback, interrupted, running: ctx.store.env(env).lastGood ?? (result?.converged ? target : undefined), state: attempt.state ?? targetState });
+  return report(ctx, env, { tip, facts, decision, outcome, problems, result, results, rollback, standing, interrupted, running: ctx.store.env(env).lastGood ?? (result?.converged ? target : undefined), state: attempt.state ?? targetState });
 }
 
 interface ReportInput {
@@ -154,6 +164,8 @@ interface ReportInput {
   result?: ReconcileResult;
   results: ActionResult[];
   rollback?: EvidenceReport['rollback'];
+  /** A rollback done by an earlier pass that still stands (the tip is marked bad). */
+  standing?: EvidenceReport['rollback'];
   interrupted?: { revision: string; plannedActions: number };
   running?: string;
   state?: DesiredState;
@@ -230,7 +242,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     problems: r.problems,
     evidence: evidence ?? (previousStatus ? parseStatusEvidence(previousStatus) : undefined),
     badRevisions: memory.bad,
-    ...(r.rollback ? { rollback: r.rollback } : {}),
+    ...(r.rollback ?? r.standing ? { rollback: r.rollback ?? r.standing } : {}),
   });
   if (!previousStatus || stableStatus(previousStatus) !== stableStatus(status) || files.length) files.push({ path: join('status', `${env}.md`), text: status });
   if (files.length) {
