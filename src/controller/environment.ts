@@ -15,6 +15,7 @@ import type { DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
+import { readLive } from '../live/read.js';
 import { loadDesiredState } from '../manifest/load.js';
 import { reconcileOnce, type ReconcileResult } from '../reconcile.js';
 import { digest } from '../report/canonical.js';
@@ -23,6 +24,7 @@ import { buildStatus, parseStatusEvidence, stableStatus, statusRows } from '../r
 import type { StatusRepo } from '../report/status-repo.js';
 import { evaluateApproval, requiredApprovals, type AllowedSigner, type ApprovalDecision, type CommitFacts } from '../source/approval.js';
 import type { GitSource } from '../source/git-source.js';
+import { awaitUncheckedServices } from './readiness.js';
 import type { StateStore } from './state-store.js';
 
 export interface ControllerContext {
@@ -84,10 +86,23 @@ function render(release: string, ctx: ControllerContext, env: string): Attempt {
   }
 }
 
-async function apply(ctx: ControllerContext, env: string, revision: string, state: DesiredState): Promise<ReconcileResult> {
+interface Applied { result: ReconcileResult; unready: string[] }
+
+/**
+ * Applies a revision under a journal entry (cleared once reported). A pass that
+ * resumes an interrupted run also waits for the services that run left
+ * unchecked; one that does not become ready makes the apply not converged.
+ */
+async function apply(ctx: ControllerContext, env: string, revision: string, state: DesiredState, journal: { sequence: number; resumed: boolean }): Promise<Applied> {
   const release = await ctx.source.release(revision);
   const repoDir = switchCurrent(ctx, env, release);
-  return reconcileOnce({ state, repoDir, revision, apply: true }, { pm2: ctx.pm2, logger: ctx.logger.child({ environment: env }), concurrency: ctx.concurrency });
+  const deps = { pm2: ctx.pm2, logger: ctx.logger.child({ environment: env }), concurrency: ctx.concurrency };
+  const preview = await reconcileOnce({ state, repoDir, revision, apply: false }, deps);
+  ctx.store.update(env, (m) => { m.pending = { revision, sequence: journal.sequence, plannedActions: preview.plan.actions.length, at: ctx.now().toISOString() }; });
+  const result = await reconcileOnce({ state, repoDir, revision, apply: true }, deps);
+  if (!journal.resumed || !result.converged) return { result, unready: [] };
+  const unready = await awaitUncheckedServices(ctx.pm2, state, result.results);
+  return { result: { ...result, converged: unready.length === 0, live: await readLive(ctx.pm2, state) }, unready };
 }
 
 function nextChainLink(ctx: ControllerContext, env: string): { previous: string | null; previousFile?: string; sequence: number } {
@@ -129,19 +144,20 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
   let rollback: EvidenceReport['rollback'];
   const results: ActionResult[] = [];
   if (target && targetState) {
-    ctx.store.update(env, (m) => { m.pending = { revision: target, sequence: sequenceAtStart, plannedActions: -1, at: ctx.now().toISOString() }; });
-    result = await apply(ctx, env, target, targetState);
+    const applied = await apply(ctx, env, target, targetState, { sequence: sequenceAtStart, resumed: interrupted !== undefined });
+    result = applied.result;
     results.push(...result.results);
+    const failures = [...result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${r.message ?? r.result}`), ...applied.unready];
     if (result.converged) {
       if (target === tip) ctx.store.update(env, (m) => { m.lastGood = tip; });
     } else if (target === tip && targetState.policy.rollback && memory.lastGood && memory.lastGood !== tip) {
-      const reason = result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${r.message ?? r.result}`).join('; ') || 'a failed job blocks the environment';
+      const reason = failures.join('; ') || 'a failed job blocks the environment';
       ctx.store.update(env, (m) => { m.bad = [...m.bad.filter((b) => b.revision !== tip), { revision: tip, reason }]; });
       const good = render(await ctx.source.release(memory.lastGood), ctx, env).state;
       if (good) {
         ctx.logger.warn({ environment: env, from: tip, to: memory.lastGood, reason }, 'health failed after apply; rolling back');
         rollback = { from: tip, to: memory.lastGood, reason };
-        result = await apply(ctx, env, memory.lastGood, good);
+        result = (await apply(ctx, env, memory.lastGood, good, { sequence: sequenceAtStart, resumed: false })).result;
         results.push(...result.results);
         outcome = 'rolled-back';
         problems.push(rolledBackProblem(rollback));
@@ -149,6 +165,7 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
     } else {
       outcome = 'failed';
       problems.push(...result.results.filter((r) => r.result !== 'ok').map((r) => `${r.action} ${r.task} ${r.result}: ${r.message ?? ''}`));
+      problems.push(...applied.unready.map((u) => `not ready after an interrupted apply: ${u}`));
       problems.push(...result.plan.holds.filter((h) => h.blocking).map((h) => `${h.task}: ${h.reason}`));
     }
   }
