@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Pm2Entry } from '../domain/live.js';
-import { instanceCount, normalizeAppConfig, normalizeLive } from './normalize.js';
+import { diff } from '../diff/diff.js';
+import { plan } from '../plan/plan.js';
+import { instanceCount, normalizeAppConfig, normalizeLive, WORKER_VARIANTS } from './normalize.js';
 
 const entry = (pmId: number | string, name: string, namespace: string, over: Record<string, unknown> = {}): Pm2Entry => ({
   name,
@@ -36,6 +38,44 @@ describe('normalizeLive', () => {
     const [task] = normalizeLive([entry(0, 'api', 'p', { pm2_gitops: { environment: 'p', task: 'api', revision: 'r', envKeys: ['SECRET'] } })], 'p', () => ['PORT']);
     expect(task!.process.env).toEqual({ PORT: '4000', SECRET: 's3' });
     expect(task!.marker).toEqual({ environment: 'p', task: 'api', revision: 'r', envKeys: ['SECRET'] });
+  });
+
+  it('marks a cluster app whose workers differ, even when the lowest pm_id matches the manifest', () => {
+    const same = [entry(0, 'api', 'prod'), entry(1, 'api', 'prod')];
+    expect(normalizeLive(same, 'prod', () => ['PORT'])[0]!.process).not.toHaveProperty(WORKER_VARIANTS);
+
+    // Worker 1 was restarted by hand with another PORT and a memory limit worker 0 does not have.
+    const handEdited = [entry(0, 'api', 'prod', { max_memory_restart: undefined }), entry(1, 'api', 'prod', { env: { PORT: 4001, SECRET: 'other' } })];
+    const [api] = normalizeLive(handEdited, 'prod', () => ['PORT']);
+    expect(api!.process[WORKER_VARIANTS]).toEqual({ 1: ['env.PORT', 'max_memory_restart'] });
+    expect(api!.process.env).toEqual({ PORT: '4000' });
+    expect(api!.process.max_memory_restart).toBe(314572800); // only worker 1 has it: kept so it is unset on replace
+    expect(JSON.stringify(api!.process)).not.toContain('other');
+
+    // The desired side equals worker 0 exactly; the diff still shows the drift, and the plan reloads.
+    const desired = normalizeAppConfig(handEdited[0]!.pm2_env, { envKeys: ['PORT'], instances: 2 });
+    const drifts = diff([{ name: 'api', type: 'service', comparable: desired }], [api!]);
+    expect(drifts[0]!.kind).toBe('changed');
+    expect(drifts[0]!.patch).toEqual([
+      { op: 'remove', path: '/max_memory_restart' },
+      { op: 'remove', path: `/${WORKER_VARIANTS}` },
+    ]);
+    const p = plan({
+      environment: 'prod', namespace: 'prod', revision: 'r', live: [api!], drifts, policy: { prune: true, selfHeal: true },
+      tasks: [{ name: 'api', type: 'service', dependsOn: [], execMode: 'cluster', instances: 2, specDigest: 'd' }],
+    });
+    expect(p.actions).toMatchObject([{ task: 'api', action: 'reload', pmIds: [0, 1] }]);
+    expect(p.actions[0]!.reason).toContain(WORKER_VARIANTS);
+  });
+
+  it('marks workers that differ in env only, and unions the env keys their markers declare', () => {
+    const marker = (envKeys: string[]) => ({ pm2_gitops: { environment: 'p', task: 'api', revision: 'r', envKeys } });
+    const [api] = normalizeLive([
+      entry(0, 'api', 'p', { ...marker(['PORT']), env: { PORT: 4000 } }),
+      entry(1, 'api', 'p', { ...marker(['PORT', 'SECRET']), env: { PORT: 4000, SECRET: 's3' } }),
+    ], 'p', () => ['PORT']);
+    expect(api!.process.env).toEqual({ PORT: '4000', SECRET: 's3' });
+    expect(api!.process[WORKER_VARIANTS]).toEqual({ 1: ['env.SECRET'] });
   });
 });
 

@@ -18,6 +18,12 @@ export const COMPARED_OPTIONS: readonly string[] = [
   'automation', 'treekill', 'port', 'uid', 'gid', 'windowsHide', 'kill_retry_time',
 ];
 
+/**
+ * Key of a live comparable process whose workers do not all share the same
+ * options: pm_id → the option names that differ from the lowest pm_id's.
+ */
+export const WORKER_VARIANTS = 'workers_differ';
+
 /** Path fields PM2 derives from `*_file` options; PM2 inserts `-<pm_id>` into them per worker. */
 const PATH_FIELDS: Record<string, string> = {
   pm_out_log_path: 'out_file',
@@ -109,9 +115,39 @@ function instanceOf(entry: Pm2Entry): LiveInstance {
 }
 
 /**
+ * Where the comparable options of the other workers differ from `base` (the
+ * lowest pm_id's): pm_id → the differing option names (`env.<KEY>` for env
+ * variables; names only, never values).
+ */
+function workerVariants(base: ComparableProcess, others: ReadonlyArray<[number, ComparableProcess]>): Record<string, string[]> {
+  const variants: Record<string, string[]> = {};
+  for (const [pmId, other] of others) {
+    const fields = new Set<string>();
+    for (const key of new Set([...Object.keys(base), ...Object.keys(other)])) {
+      if (key === 'env') continue;
+      if (JSON.stringify(base[key]) !== JSON.stringify(other[key])) fields.add(key);
+    }
+    const a = (base.env ?? {}) as Record<string, unknown>;
+    const b = (other.env ?? {}) as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (a[key] !== b[key]) fields.add(`env.${key}`);
+    }
+    if (fields.size) variants[String(pmId)] = [...fields].sort();
+  }
+  return variants;
+}
+
+/**
  * Groups the entries of one namespace by app name. The comparable options come
  * from the worker with the lowest pm_id; `envKeys` are added to the keys its
  * marker lists, so removed keys show up as differences.
+ *
+ * Workers of one app normally share their options. When they do not (a reload
+ * that stopped half-way, or one worker restarted by hand with other options or
+ * env), the task carries `WORKER_VARIANTS` (pm_id → differing option names),
+ * which the desired side never has, so the diff reports it and every worker is
+ * replaced. Options or env keys that only another worker has are added to the
+ * task too, so that they are unset when it is replaced.
  */
 export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, desiredEnvKeys: (task: string) => readonly string[] = () => []): LiveTask[] {
   const groups = new Map<string, Pm2Entry[]>();
@@ -127,12 +163,26 @@ export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, d
     list.sort((a, b) => a.pm_id - b.pm_id);
     const first = list[0]!.pm2_env;
     const marker = markerOf(first);
-    const envKeys = [...new Set([...(marker?.envKeys ?? []), ...desiredEnvKeys(name)])];
+    const markerKeys = list.flatMap((e) => markerOf(e.pm2_env)?.envKeys ?? []);
+    const envKeys = [...new Set([...(marker?.envKeys ?? []), ...markerKeys, ...desiredEnvKeys(name)])];
+    const opts = { envKeys, instances: list.length };
+    const proc = normalizeAppConfig(first, opts);
+    const others = list.slice(1).map((e): [number, ComparableProcess] => [e.pm_id, normalizeAppConfig(e.pm2_env, opts)]);
+    const variants = workerVariants(proc, others);
+    if (Object.keys(variants).length) {
+      const env = { ...(proc.env as Record<string, string>) };
+      for (const [, other] of others) {
+        for (const [key, value] of Object.entries(other)) if (!(key in proc)) proc[key] = value;
+        for (const [key, value] of Object.entries((other.env ?? {}) as Record<string, string>)) if (!(key in env)) env[key] = value;
+      }
+      proc.env = Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+      proc[WORKER_VARIANTS] = variants;
+    }
     tasks.push({
       name,
       namespace,
       instances: list.map(instanceOf),
-      process: normalizeAppConfig(first, { envKeys, instances: list.length }),
+      process: proc,
       ...(marker ? { marker } : {}),
     });
   }
