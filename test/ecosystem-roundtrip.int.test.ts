@@ -1,0 +1,139 @@
+/**
+ * import → export round trip of ecosystem files as projects write them: PM2
+ * started from the exported file runs the same apps with the same options as
+ * PM2 started from the original file, read back from `pm2 jlist` of two
+ * isolated daemons.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, ROOT } from './helpers/cli.js';
+import { waitFor } from './helpers/controller.js';
+import { isolatedPm2, type JlistEntry } from './helpers/pm2.js';
+
+const FIXTURES = join(ROOT, 'test', 'testdata', 'ecosystems');
+
+/** Options compared between the two daemons, as PM2 keeps them in pm2_env. */
+const OPTIONS = [
+  'namespace', 'exec_mode', 'pm_exec_path', 'args', 'exec_interpreter', 'node_args', 'pm_cwd',
+  'max_memory_restart', 'kill_timeout', 'autorestart', 'watch', 'merge_logs', 'time', 'status',
+] as const;
+
+/** Variables PM2 or the test runner put into every app's env; the ecosystem file did not set them. */
+const INJECTED = new Set(['PM2_HOME', 'PWD', 'OLDPWD', 'NODE_APP_INSTANCE', 'PM2_USAGE', 'PM2_INTERACTOR_PROCESSING', 'PM2_JSON_PROCESSING', 'unique_id', 'pm_id']);
+
+interface AppView {
+  instances: number;
+  options: Record<string, unknown>;
+  /** The variables the ecosystem file set, as the process sees them (strings). */
+  env: Record<string, string>;
+}
+
+/** Per app name: instance count, the compared options, the file-set env (`inherited`: the env PM2 was started with). */
+function view(list: JlistEntry[], inherited: NodeJS.ProcessEnv): Record<string, AppView> {
+  const out: Record<string, AppView> = {};
+  for (const p of [...list].sort((a, b) => a.pm_id - b.pm_id)) {
+    const e = p.pm2_env;
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(e.env)) {
+      if (INJECTED.has(k) || k === p.name || inherited[k] === String(v)) continue;
+      env[k] = String(v);
+    }
+    const options = Object.fromEntries(OPTIONS.map((k) => [k, e[k]]));
+    const prev = out[p.name];
+    if (prev) {
+      expect(options, `instances of ${p.name} agree`).toEqual(prev.options);
+      prev.instances += 1;
+    } else {
+      out[p.name] = { instances: 1, options, env };
+    }
+  }
+  return out;
+}
+
+/** Asks a running app something (HTTP); the answers from both daemons must agree. */
+type Probe = () => Promise<unknown>;
+
+/** GETs http://127.0.0.1:port/ and returns the JSON body. */
+const httpProbe = (port: number): Probe => async () => (await fetch(`http://127.0.0.1:${port}/`)).json() as Promise<unknown>;
+
+/** Starts `file` (relative to `cwd`) on a fresh daemon, waits until `count` processes are online, returns the view; kills the daemon. */
+async function runOn(file: string, cwd: string, count: number, extra: string[] = [], probe?: Probe): Promise<{ apps: Record<string, AppView>; answer: unknown }> {
+  const pm2 = isolatedPm2('pm2gt-eco-');
+  try {
+    const r = await pm2.pm2(['start', file, ...extra], { cwd });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const list = await waitFor(`${count} processes of ${file} online`, async () => {
+      const l = await pm2.jlist();
+      return l.length === count && l.every((p) => p.pm2_env.status === 'online') ? l : undefined;
+    });
+    const answer = probe ? await waitFor(`an answer from ${file}`, probe) : undefined;
+    return { apps: view(list, pm2.env), answer };
+  } finally {
+    await pm2.kill();
+  }
+}
+
+interface RoundTrip {
+  work: string;
+  original: Record<string, AppView>;
+  exported: Record<string, AppView>;
+  exportedText: string;
+  /** The probe's answers from daemon A and daemon B. */
+  answers: [unknown, unknown];
+}
+
+const workDirs: string[] = [];
+
+/**
+ * Copies the fixture to a temp dir, runs the original on daemon A, imports it
+ * into `deploy/`, exports environment `env` and runs the export on daemon B,
+ * started from another folder.
+ */
+async function roundTrip(fixture: string, file: string, opts: { count: number; pm2Env?: string; env: string; format?: 'cjs' | 'json'; probe?: Probe }): Promise<RoundTrip> {
+  const work = mkdtempSync(join(tmpdir(), `pm2gt-eco-${fixture}-`));
+  workDirs.push(work);
+  cpSync(join(FIXTURES, fixture), work, { recursive: true });
+  const a = await runOn(file, work, opts.count, opts.pm2Env ? ['--env', opts.pm2Env] : [], opts.probe);
+
+  const imported = await cli(['import', join(work, file), '--out', join(work, 'deploy')]);
+  expect(imported.code, imported.stderr).toBe(0);
+  const exportArgs = ['export', '--repo', work, '--path', 'deploy', '--env', opts.env, ...(opts.format === 'json' ? ['--json'] : [])];
+  const exported = await cli(exportArgs);
+  expect(exported.code, exported.stderr).toBe(0);
+  const out = join(work, opts.format === 'json' ? 'exported.json' : 'exported.config.js');
+  writeFileSync(out, exported.stdout);
+
+  const elsewhere = mkdtempSync(join(tmpdir(), 'pm2gt-eco-cwd-'));
+  workDirs.push(elsewhere);
+  const b = await runOn(out, elsewhere, opts.count, [], opts.probe);
+  return { work, original: a.apps, exported: b.apps, exportedText: exported.stdout, answers: [a.answer, b.answer] };
+}
+
+afterAll(() => {
+  for (const d of workDirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('ecosystem import → export round trip under PM2', { timeout: 120_000 }, () => {
+  it('CommonJS file with env and env_production, started with --env production', async () => {
+    const rt = await roundTrip('commonjs-env', 'ecosystem.config.js', { count: 2, pm2Env: 'production', env: 'production', probe: httpProbe(47002) });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    expect(rt.answers[0]).toEqual({ env: 'production', greeting: 'hello from dev', argv: [], cwd: rt.work });
+    expect(Object.keys(rt.original).sort()).toEqual(['api', 'worker']);
+    expect(rt.original.api!.env).toEqual({ NODE_ENV: 'production', PORT: '47002', GREETING: 'hello from dev' });
+    expect(rt.original.worker!.env).toEqual({ NODE_ENV: 'production', QUEUE: 'mail', QUEUE_CONCURRENCY: '4' });
+    expect(rt.original.api!.options).toMatchObject({ namespace: 'default', exec_mode: 'fork_mode', pm_exec_path: join(rt.work, 'api.js'), pm_cwd: rt.work, status: 'online' });
+    expect(rt.original.worker!.options.pm_exec_path).toBe(join(rt.work, 'worker.js'));
+  });
+
+  it('the same file without --env runs the default environment', async () => {
+    const rt = await roundTrip('commonjs-env', 'ecosystem.config.js', { count: 2, env: 'default', probe: httpProbe(47001) });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    expect(rt.answers[0]).toMatchObject({ env: 'development' });
+    expect(rt.original.api!.env).toEqual({ NODE_ENV: 'development', PORT: '47001', GREETING: 'hello from dev' });
+    expect(rt.original.worker!.env).toEqual({ NODE_ENV: 'development', QUEUE: 'mail' });
+  });
+});
