@@ -1,0 +1,157 @@
+/**
+ * Reconcile cost at scale, against real PM2 daemons.
+ *
+ * (a) One env change among 200 sleeping fork-mode tasks: `pm2-gitops apply`
+ *     versus PM2's own `pm2 startOrReload ecosystem.config.js --update-env`
+ *     on the same 200 apps. Counted: actions, processes whose pm_id, pid or
+ *     restart_time changed (from `pm2 jlist` before and after), wall time.
+ *     Target: exactly 1 restart for pm2-gitops.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchDaemon, restarted, ROOT, snapshot, type BenchDaemon, type JlistEntry } from './lib/daemon.js';
+import { sleepRepo, taskName, type SleepRepo } from './lib/sleep-repo.js';
+
+const TASKS = 200;
+const CHANGED = 42;
+
+interface Row { tool: string; actions: string; restarted: number; wallMs: number; note: string }
+
+function envOf(list: JlistEntry[], name: string): Record<string, unknown> {
+  const p = list.find((e) => e.name === name);
+  if (!p) throw new Error(`${name} is not in pm2 jlist`);
+  return { ...(p.pm2_env.env ?? {}), ...(p.pm2_env as unknown as Record<string, unknown>) };
+}
+
+async function waitOnline(d: BenchDaemon, count: number, timeoutMs = 600_000): Promise<JlistEntry[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const list = await d.jlist();
+    if (list.length === count && list.every((p) => p.pm2_env.status === 'online')) return list;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} online processes (have ${list.filter((p) => p.pm2_env.status === 'online').length}/${list.length})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function must(r: { code: number; stdout: string; stderr: string }, what: string): void {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr || r.stdout}`);
+}
+
+function exportEcosystem(repo: SleepRepo): string {
+  return execFileSync(process.execPath, [join(ROOT, 'bin/pm2-gitops.js'), 'export', '--repo', repo.dir, '--env', 'bench'], { encoding: 'utf8' });
+}
+
+/** Step 1: pm2-gitops apply creates 200, one env change, apply again. Returns the ecosystem files before and after the change. */
+async function gitopsPath(repo: SleepRepo, d: BenchDaemon): Promise<{ row: Row; createMs: number; ecoBefore: string; ecoAfter: string }> {
+  repo.setTasks(TASKS);
+  const ecoBefore = exportEcosystem(repo);
+  const create = await d.gitops(['apply', '--repo', repo.dir, '--env', 'bench', '--json']);
+  must(create, 'pm2-gitops apply (create)');
+  const created = (JSON.parse(create.stdout) as { actions: unknown[] }).actions.length;
+  const before = await waitOnline(d, TASKS);
+  if (created !== TASKS) throw new Error(`first apply took ${created} actions, expected ${TASKS}`);
+
+  repo.setGreeting(CHANGED, 'changed');
+  const ecoAfter = exportEcosystem(repo);
+  const change = await d.gitops(['apply', '--repo', repo.dir, '--env', 'bench', '--json']);
+  must(change, 'pm2-gitops apply (change)');
+  const actions = (JSON.parse(change.stdout) as { actions: Array<{ task: string; action: string; result: string }> }).actions;
+  const after = await waitOnline(d, TASKS);
+  const moved = restarted(snapshot(before), snapshot(after));
+  const applied = envOf(after, taskName(CHANGED)).GREETING === 'changed';
+  return {
+    createMs: create.ms,
+    ecoBefore,
+    ecoAfter,
+    row: {
+      tool: 'pm2-gitops apply',
+      actions: `${actions.length}${actions.length ? ` (${actions.map((a) => `${a.action} ${a.task}: ${a.result}`).join(', ')})` : ''}`,
+      restarted: moved.length,
+      wallMs: change.ms,
+      note: applied ? 'new env live' : 'NEW ENV NOT LIVE',
+    },
+  };
+}
+
+/** Step 2: the same 200 apps and the same change through PM2's ecosystem file. */
+async function pm2Path(ecoBefore: string, ecoAfter: string, d: BenchDaemon): Promise<{ row: Row; createMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pm2gt-rec-eco-'));
+  try {
+    const file = join(dir, 'ecosystem.config.js');
+    writeFileSync(file, ecoBefore);
+    const start = await d.pm2(['start', file], { cwd: dir });
+    must(start, 'pm2 start ecosystem.config.js');
+    const before = await waitOnline(d, TASKS);
+    writeFileSync(file, ecoAfter);
+    const reload = await d.pm2(['startOrReload', file, '--update-env'], { cwd: dir });
+    must(reload, 'pm2 startOrReload --update-env');
+    const after = await waitOnline(d, TASKS);
+    const moved = restarted(snapshot(before), snapshot(after));
+    const applied = envOf(after, taskName(CHANGED)).GREETING === 'changed';
+    return {
+      createMs: start.ms,
+      row: {
+        tool: 'pm2 startOrReload --update-env',
+        actions: `${TASKS} apps reloaded (fork mode: restart)`,
+        restarted: moved.length,
+        wallMs: reload.ms,
+        note: applied ? 'new env live' : 'NEW ENV NOT LIVE',
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r, i) => {
+    const line = r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+  }).join('\n');
+}
+
+async function partA(daemons: BenchDaemon[]): Promise<void> {
+  console.log(`(a) one env change among ${TASKS} fork-mode tasks (task ${taskName(CHANGED)}, env GREETING hello → changed)\n`);
+  const repo = sleepRepo();
+  try {
+    const a = benchDaemon('pm2gt-rec-a-');
+    daemons.push(a);
+    const gitops = await gitopsPath(repo, a);
+    await a.kill();
+    const b = benchDaemon('pm2gt-rec-b-');
+    daemons.push(b);
+    const pm2 = await pm2Path(gitops.ecoBefore, gitops.ecoAfter, b);
+    await b.kill();
+    const rows = [gitops.row, pm2.row];
+    console.log(table([
+      ['tool', 'actions', 'restarted processes', 'wall ms', 'result'],
+      ...rows.map((r) => [r.tool, r.actions, `${r.restarted}/${TASKS}`, String(r.wallMs), r.note]),
+    ]));
+    console.log(`\n  initial start of ${TASKS}: pm2-gitops apply ${gitops.createMs} ms, pm2 start ecosystem.config.js ${pm2.createMs} ms (returns before the apps are checked)`);
+    const met = gitops.row.restarted === 1 && gitops.row.note === 'new env live';
+    console.log(`  target: exactly 1 restart for pm2-gitops → ${met ? 'MET' : 'MISSED'} (${gitops.row.restarted}); PM2's command restarted ${pm2.row.restarted}`);
+  } finally {
+    repo.cleanup();
+  }
+}
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+  const daemons: BenchDaemon[] = [];
+  let failed: unknown;
+  try {
+    await partA(daemons);
+  } catch (err) {
+    failed = err;
+  } finally {
+    const left: string[] = [];
+    for (const d of daemons) if (!(await d.kill())) left.push(d.home);
+    console.log(`\ndaemons started: ${daemons.length}; still running: ${left.length ? left.join(', ') : 'none'}`);
+  }
+  if (failed) throw failed;
+}
+
+await main();
