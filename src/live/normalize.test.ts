@@ -68,6 +68,13 @@ describe('normalizeLive', () => {
     expect(p.actions[0]!.reason).toContain(WORKER_VARIANTS);
   });
 
+  it('does not mark the env variables PM2 numbers per worker (increment_var, instance_var)', () => {
+    const worker = (id: number) => entry(id, 'api', 'p', { increment_var: 'WORKER_PORT', env: { PORT: 4000, WORKER_PORT: 5000 + id, NODE_APP_INSTANCE: id } });
+    const [api] = normalizeLive([worker(0), worker(1)], 'p', () => ['PORT', 'WORKER_PORT', 'NODE_APP_INSTANCE']);
+    expect(api!.process).not.toHaveProperty(WORKER_VARIANTS);
+    expect(api!.process.env).toEqual({ NODE_APP_INSTANCE: '0', PORT: '4000', WORKER_PORT: '5000' });
+  });
+
   it('marks workers that differ in env only, and unions the env keys their markers declare', () => {
     const marker = (envKeys: string[]) => ({ pm2_gitops: { environment: 'p', task: 'api', revision: 'r', envKeys } });
     const [api] = normalizeLive([

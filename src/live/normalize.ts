@@ -121,6 +121,8 @@ function instanceOf(entry: Pm2Entry): LiveInstance {
  */
 function workerVariants(base: ComparableProcess, others: ReadonlyArray<[number, ComparableProcess]>): Record<string, string[]> {
   const variants: Record<string, string[]> = {};
+  // PM2 gives every worker its own value of these env variables.
+  const perWorker = new Set([base.increment_var, base.instance_var ?? 'NODE_APP_INSTANCE'].filter((k): k is string => typeof k === 'string'));
   for (const [pmId, other] of others) {
     const fields = new Set<string>();
     for (const key of new Set([...Object.keys(base), ...Object.keys(other)])) {
@@ -130,7 +132,7 @@ function workerVariants(base: ComparableProcess, others: ReadonlyArray<[number, 
     const a = (base.env ?? {}) as Record<string, unknown>;
     const b = (other.env ?? {}) as Record<string, unknown>;
     for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (a[key] !== b[key]) fields.add(`env.${key}`);
+      if (a[key] !== b[key] && !perWorker.has(key)) fields.add(`env.${key}`);
     }
     if (fields.size) variants[String(pmId)] = [...fields].sort();
   }
