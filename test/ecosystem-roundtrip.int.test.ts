@@ -18,6 +18,7 @@ const FIXTURES = join(ROOT, 'test', 'testdata', 'ecosystems');
 const OPTIONS = [
   'namespace', 'exec_mode', 'pm_exec_path', 'args', 'exec_interpreter', 'node_args', 'pm_cwd',
   'max_memory_restart', 'kill_timeout', 'autorestart', 'watch', 'merge_logs', 'time', 'status',
+  'min_uptime', 'max_restarts', 'restart_delay', 'instance_var', 'treekill', 'autostart',
 ] as const;
 
 /** Variables PM2 or the test runner put into every app's env; the ecosystem file did not set them. */
@@ -99,7 +100,7 @@ async function roundTrip(fixture: string, file: string, opts: { count: number; p
 
   const imported = await cli(['import', join(work, file), '--out', join(work, 'deploy')]);
   expect(imported.code, imported.stderr).toBe(0);
-  const exportArgs = ['export', '--repo', work, '--path', 'deploy', '--env', opts.env, ...(opts.format === 'json' ? ['--json'] : [])];
+  const exportArgs = ['export', '--repo', work, '--path', 'deploy', '--env', opts.env, '--format', opts.format ?? 'cjs'];
   const exported = await cli(exportArgs);
   expect(exported.code, exported.stderr).toBe(0);
   const out = join(work, opts.format === 'json' ? 'exported.json' : 'exported.config.js');
@@ -135,5 +136,67 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
     expect(rt.answers[0]).toMatchObject({ env: 'development' });
     expect(rt.original.api!.env).toEqual({ NODE_ENV: 'development', PORT: '47001', GREETING: 'hello from dev' });
     expect(rt.original.worker!.env).toEqual({ NODE_ENV: 'development', QUEUE: 'mail' });
+  });
+
+  it('cluster mode with two instances, and a fork-mode app with two instances', async () => {
+    const rt = await roundTrip('cluster', 'ecosystem.config.js', { count: 4, env: 'default', probe: httpProbe(47010) });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    expect(rt.original.web).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode', status: 'online' }, env: { NODE_ENV: 'production', PORT: '47010' } });
+    // PM2 runs an app with several instances and no exec_mode in cluster mode; the export keeps that.
+    expect(rt.original.poller).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode' } });
+  });
+
+  it('args as a string and as an array reach the program alike', async () => {
+    const probe: Probe = async () => [await httpProbe(47020)(), await httpProbe(47021)()];
+    const rt = await roundTrip('args', 'ecosystem.config.js', { count: 2, env: 'default', probe });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    expect(rt.answers[0]).toEqual([
+      { argv: ['--port', '47020', '--name', 'hello world', '-v'] },
+      { argv: ['--port', '47021', '--name', 'hello world', '--label=a b', ''] },
+    ]);
+    expect(rt.original['args-string']!.options.args).toEqual(['--port', '47020', '--name', 'hello world', '-v']);
+  });
+
+  it('interpreter none (a shell script, a command on PATH) and interpreter bash', async () => {
+    const rt = await roundTrip('interpreter', 'ecosystem.config.js', { count: 3, env: 'default' });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.original.ticker!.options).toMatchObject({ exec_interpreter: 'none', pm_exec_path: join(rt.work, 'ticker.sh'), args: ['fast'] });
+    expect(rt.original['bash-ticker']!.options).toMatchObject({ exec_interpreter: 'bash', pm_exec_path: join(rt.work, 'ticker.sh'), args: ['slow'] });
+    expect(rt.original.sleeper!.options).toMatchObject({ exec_interpreter: 'none', args: ['600'] });
+  });
+
+  it('a JSON process file started with --env staging, exported as JSON', async () => {
+    const rt = await roundTrip('json', 'process.json', { count: 2, pm2Env: 'staging', env: 'staging', format: 'json', probe: httpProbe(47031) });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    expect(rt.original['json-api']!.env).toEqual({ NODE_ENV: 'staging', PORT: '47031', FEATURE_FLAGS: 'beta,dark-mode' });
+    expect(rt.original['json-worker']).toMatchObject({ env: { NODE_ENV: 'staging' }, options: { args: ['--queue', 'jobs'] } });
+  });
+
+  it('a YAML process file with an unnamed app, started with --env production', async () => {
+    const rt = await roundTrip('yaml', 'process.yml', { count: 3, pm2Env: 'production', env: 'production', probe: httpProbe(47040) });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    expect(Object.keys(rt.original).sort()).toEqual(['worker', 'yaml-api']);
+    expect(rt.original['yaml-api']).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode' }, env: { NODE_ENV: 'production', PORT: '47040' } });
+    expect(rt.original.worker!.options).toMatchObject({ args: ['--interval', '10'], max_memory_restart: 150 * 1024 * 1024 });
+  });
+
+  it('namespace, cwd below the file, memory limit, kill timeout, no autorestart, node_args, log options', async () => {
+    const rt = await roundTrip('options', 'ecosystem.config.js', { count: 2, env: 'default', probe: httpProbe(47050) });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    const app = join(rt.work, 'app');
+    expect(rt.answers[0]).toEqual({ env: 'production', argv: [], execArgv: ['--max-old-space-size=128'], cwd: app });
+    expect(rt.original['shop-api']!.options).toMatchObject({
+      namespace: 'shop', pm_cwd: app, pm_exec_path: join(app, 'server.js'), max_memory_restart: 200 * 1024 * 1024,
+      kill_timeout: 3000, autorestart: false, watch: false, node_args: ['--max-old-space-size=128'], merge_logs: true, time: true,
+    });
+    expect(rt.original['shop-job']!.options).toMatchObject({
+      namespace: 'shop', pm_cwd: app, pm_exec_path: join(app, 'job.js'), max_memory_restart: 104857600, kill_timeout: 1600,
+      node_args: ['--no-warnings', '--max-http-header-size=16384'], min_uptime: 2000, max_restarts: 3, restart_delay: 500,
+    });
   });
 });
