@@ -22,6 +22,11 @@ export interface ParsedFile {
   file: string;
   documents: ParsedDocument[];
   diagnostics: Diagnostic[];
+  /**
+   * Documents with syntax errors, holding what the parser could recover; never
+   * rendered, only used so that references to them add no follow-up errors.
+   */
+  unreadable?: ParsedDocument[];
 }
 
 /** Splits an RFC 6901 JSON pointer into unescaped tokens. */
@@ -83,6 +88,7 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const diagnostics: Diagnostic[] = [];
   const documents: ParsedDocument[] = [];
+  const unreadable: ParsedDocument[] = [];
   // For empty input parseAllDocuments returns an empty EmptyStream, which is still an array.
   docs.forEach((doc, index) => {
     const errors = [...doc.errors];
@@ -93,10 +99,15 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
         message: `invalid YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
       });
     }
-    if (errors.length) return;
+    if (errors.length) {
+      let recovered: unknown;
+      try { recovered = doc.toJS({ maxAliasCount: 1000 }); } catch { recovered = undefined; }
+      if (recovered && typeof recovered === 'object') unreadable.push({ file, index, value: recovered, locate: locator(doc, lineCounter) });
+      return;
+    }
     const value: unknown = doc.toJS({ maxAliasCount: 1000 });
     if (value === null || value === undefined) return;
     documents.push({ file, index, value, locate: locator(doc, lineCounter) });
   });
-  return { file, documents, diagnostics };
+  return { file, documents, diagnostics, unreadable };
 }

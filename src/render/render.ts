@@ -78,9 +78,18 @@ function resolveEnvironment(input: RenderInput, diagnostics: Diagnostic[]): Loca
   return { doc: first!.doc, value: first!.doc.value as Record<string, unknown>, valid: problems.length === 0 };
 }
 
-function collectTasks(env: Located, input: RenderInput, diagnostics: Diagnostic[]): Located[] {
+/**
+ * Task documents of the environment's resources that passed the schema, and the
+ * ones that did not (their problems are already reported), so that references to
+ * a rejected task (dependsOn, patch targets) do not add misleading errors.
+ */
+interface CollectedTasks { tasks: Located[]; rejected: Located[] }
+
+function collectTasks(env: Located, input: RenderInput, diagnostics: Diagnostic[]): CollectedTasks {
   const resources = (env.value.spec as { resources?: unknown } | undefined)?.resources;
-  if (!Array.isArray(resources)) return [];
+  const tasks: Located[] = [];
+  const rejected: Located[] = [];
+  if (!Array.isArray(resources)) return { tasks, rejected };
   const byPath = new Map(input.files.map((f) => [f.file, f]));
   const paths = [...byPath.keys()];
   const included = new Set<string>();
@@ -91,26 +100,44 @@ function collectTasks(env: Located, input: RenderInput, diagnostics: Diagnostic[
     else if (res.kind === 'missing') diagnostics.push(at(env.doc, `/spec/resources/${i}`, `resource "${entry}" (${res.path}) matches no manifest file or folder`));
     else res.files.forEach((f) => { if (f !== env.doc.file) included.add(f); });
   });
-  const tasks: Located[] = [];
   for (const path of [...included].sort()) {
     const file = byPath.get(path)!;
     diagnostics.push(...file.diagnostics);
+    for (const doc of file.unreadable ?? []) {
+      if (kindOf(doc.value) !== 'Environment') rejected.push({ doc, value: doc.value as Record<string, unknown> });
+    }
     for (const doc of file.documents) {
       const kind = kindOf(doc.value);
       if (kind === 'Environment') continue; // a folder resource may hold other environments' files
+      const isMap = doc.value !== null && typeof doc.value === 'object' && !Array.isArray(doc.value);
+      if (!isMap) {
+        diagnostics.push(at(doc, '', `must be a Task manifest (a map with apiVersion, kind, metadata and spec) in a resource of environment ${input.environment}, got ${Array.isArray(doc.value) ? 'a list' : JSON.stringify(doc.value)}`));
+        continue;
+      }
       if (kind !== 'Task') {
         diagnostics.push(at(doc, '/kind', `must be "Task" in a resource of environment ${input.environment}, got ${JSON.stringify(kind ?? null)}`));
+        rejected.push({ doc, value: doc.value as Record<string, unknown> });
         continue;
       }
       const problems = validateDocument(doc, 'Task');
       diagnostics.push(...problems);
-      if (problems.length === 0) tasks.push({ doc, value: doc.value as Record<string, unknown> });
+      (problems.length === 0 ? tasks : rejected).push({ doc, value: doc.value as Record<string, unknown> });
     }
   }
-  return tasks;
+  return { tasks, rejected };
 }
 
-function applyPatches(env: Located, tasks: Located[], diagnostics: Diagnostic[]): Map<Located, TaskManifest> {
+/** The name and labels a task document declares, when they are well-formed enough to match on. */
+function identityOf(value: Record<string, unknown>): { name?: string; labels?: Record<string, string> } {
+  const metadata = value.metadata as { name?: unknown; labels?: unknown } | undefined;
+  const labels = metadata?.labels;
+  return {
+    name: typeof metadata?.name === 'string' ? metadata.name : undefined,
+    labels: labels && typeof labels === 'object' && !Array.isArray(labels) ? labels as Record<string, string> : undefined,
+  };
+}
+
+function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagnostics: Diagnostic[]): Map<Located, TaskManifest> {
   const patched = new Map<Located, TaskManifest>(tasks.map((t) => [t, t.value as unknown as TaskManifest]));
   const patches = ((env.value as unknown as EnvironmentManifest).spec?.patches ?? []);
   patches.forEach((patch, i) => {
@@ -119,6 +146,8 @@ function applyPatches(env: Located, tasks: Located[], diagnostics: Diagnostic[])
       return matchesTarget(patch.target ?? {}, m.metadata.name, m.metadata.labels);
     });
     if (targets.length === 0) {
+      const target = patch.target ?? {};
+      if (rejected.some((t) => { const id = identityOf(t.value); return id.name !== undefined && matchesTarget(target, id.name, id.labels); })) return;
       diagnostics.push(at(env.doc, `/spec/patches/${i}/target`, `patch target ${JSON.stringify(patch.target)} matches no task of this environment`));
       return;
     }
@@ -168,11 +197,11 @@ export function render(input: RenderInput): RenderResult {
   const diagnostics: Diagnostic[] = [];
   const env = resolveEnvironment(input, diagnostics);
   if (!env) return { diagnostics: sortDiagnostics(diagnostics) };
-  const tasks = collectTasks(env, input, diagnostics);
+  const { tasks, rejected } = collectTasks(env, input, diagnostics);
   // Patches and rules need a well-formed environment; its own errors are already reported.
   if (!env.valid) return { diagnostics: sortDiagnostics(diagnostics) };
   const envManifest = env.value as unknown as EnvironmentManifest;
-  const patched = applyPatches(env, tasks, diagnostics);
+  const patched = applyPatches(env, tasks, rejected, diagnostics);
   const origins: TaskOrigin[] = [];
   for (const t of tasks) {
     const { task, conflicts } = buildTask(patched.get(t)!, envManifest, t.doc.file);
@@ -186,6 +215,7 @@ export function render(input: RenderInput): RenderResult {
     manifestRoot: input.manifestRoot === '.' ? '' : (input.manifestRoot ?? ''),
     repoRoot: input.repoRoot,
     fileExists: input.fileExists,
+    rejected: new Set(rejected.flatMap((t) => { const { name } = identityOf(t.value); return name === undefined ? [] : [`${envManifest.spec.namePrefix ?? ''}${name}`]; })),
   }));
   if (diagnostics.length) return { diagnostics: sortDiagnostics(diagnostics) };
   const policy: Policy = {

@@ -18,6 +18,8 @@ export interface RuleContext {
   manifestRoot: string;
   repoRoot?: string;
   fileExists?: (path: string) => boolean;
+  /** Names (after namePrefix) of tasks left out because their document is invalid; depending on them is not a further error. */
+  rejected?: ReadonlySet<string>;
 }
 
 function at(doc: ParsedDocument, pointer: string, message: string): Diagnostic {
@@ -49,7 +51,7 @@ function checkDependencies(origins: TaskOrigin[], ctx: RuleContext, out: Diagnos
     writtenDependsOn(o).forEach((dep, i) => {
       const name = `${prefixOf(o.task)}${dep}`;
       if (name === o.task.name) out.push(at(o.doc, `/spec/dependsOn/${i}`, `task "${o.task.sourceName}" cannot depend on itself`));
-      else if (!byName.has(name)) out.push(at(o.doc, `/spec/dependsOn/${i}`, `depends on "${dep}", which is not a task of environment ${ctx.environment}; expected one of: ${known}`));
+      else if (!byName.has(name) && !ctx.rejected?.has(name)) out.push(at(o.doc, `/spec/dependsOn/${i}`, `depends on "${dep}", which is not a task of environment ${ctx.environment}; expected one of: ${known}`));
     });
   }
   const state = new Map<string, 'visiting' | 'done'>();
