@@ -107,7 +107,7 @@ describe('apply: one changed task out of 20', () => {
   let repo: ManifestRepo;
   const tasks = (changed?: number): TaskDef[] => Array.from({ length: 20 }, (_, i) => ({
     name: `t${String(i).padStart(2, '0')}`,
-    process: { env: { INDEX: String(i), ...(i === changed ? { MODE: 'changed' } : {}) } },
+    process: { env: { INDEX: String(i), ...(i === changed ? { PM2GT_MODE: 'changed' } : {}) } },
   }));
 
   beforeAll(() => {
@@ -153,7 +153,7 @@ describe('apply: one changed task out of 20', () => {
 
     const t07 = (await pm2.jlist()).find((p) => p.name === 't07' && p.pm2_env.namespace === NS)!;
     expect(t07.pm2_env.status).toBe('online');
-    expect(t07.pm2_env.env.MODE).toBe('changed');
+    expect(t07.pm2_env.env.PM2GT_MODE).toBe('changed');
   });
 });
 
