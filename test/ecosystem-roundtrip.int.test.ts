@@ -19,6 +19,7 @@ const OPTIONS = [
   'namespace', 'exec_mode', 'pm_exec_path', 'args', 'exec_interpreter', 'node_args', 'pm_cwd',
   'max_memory_restart', 'kill_timeout', 'autorestart', 'watch', 'merge_logs', 'time', 'status',
   'min_uptime', 'max_restarts', 'restart_delay', 'instance_var', 'treekill', 'autostart',
+  'pm_out_log_path', 'pm_err_log_path', 'log_date_format', 'increment_var',
 ] as const;
 
 /** Variables PM2 or the test runner put into every app's env; the ecosystem file did not set them. */
@@ -31,8 +32,12 @@ interface AppView {
   env: Record<string, string>;
 }
 
-/** Per app name: instance count, the compared options, the file-set env (`inherited`: the env PM2 was started with). */
-function view(list: JlistEntry[], inherited: NodeJS.ProcessEnv): Record<string, AppView> {
+/**
+ * Per app name: instance count, the compared options (paths under the daemon's
+ * home written as $PM2_HOME), the file-set env of the first instance
+ * (`inherited`: the env PM2 was started with).
+ */
+function view(list: JlistEntry[], inherited: NodeJS.ProcessEnv, home: string): Record<string, AppView> {
   const out: Record<string, AppView> = {};
   for (const p of [...list].sort((a, b) => a.pm_id - b.pm_id)) {
     const e = p.pm2_env;
@@ -41,7 +46,9 @@ function view(list: JlistEntry[], inherited: NodeJS.ProcessEnv): Record<string, 
       if (INJECTED.has(k) || k === p.name || inherited[k] === String(v)) continue;
       env[k] = String(v);
     }
-    const options = Object.fromEntries(OPTIONS.map((k) => [k, e[k]]));
+    // PM2's default log files of a multi-instance app end in the pm_id, which follows the start order.
+    const local = (v: string): string => v.replace(home, '$PM2_HOME').replace(new RegExp(`-${p.pm_id}\\.log$`), '-<pm_id>.log');
+    const options = Object.fromEntries(OPTIONS.map((k) => [k, typeof e[k] === 'string' ? local(e[k] as string) : e[k]]));
     const prev = out[p.name];
     if (prev) {
       expect(options, `instances of ${p.name} agree`).toEqual(prev.options);
@@ -70,7 +77,7 @@ async function runOn(file: string, cwd: string, count: number, extra: string[] =
       return l.length === count && l.every((p) => p.pm2_env.status === 'online') ? l : undefined;
     });
     const answer = probe ? await waitFor(`an answer from ${file}`, probe) : undefined;
-    return { apps: view(list, pm2.env), answer };
+    return { apps: view(list, pm2.env, pm2.home), answer };
   } finally {
     await pm2.kill();
   }
@@ -92,7 +99,7 @@ const workDirs: string[] = [];
  * into `deploy/`, exports environment `env` and runs the export on daemon B,
  * started from another folder.
  */
-async function roundTrip(fixture: string, file: string, opts: { count: number; pm2Env?: string; env: string; format?: 'cjs' | 'json'; probe?: Probe }): Promise<RoundTrip> {
+async function roundTrip(fixture: string, file: string, opts: { count: number; pm2Env?: string; env: string; format?: 'cjs' | 'esm' | 'json'; out?: string; probe?: Probe }): Promise<RoundTrip> {
   const work = mkdtempSync(join(tmpdir(), `pm2gt-eco-${fixture}-`));
   workDirs.push(work);
   cpSync(join(FIXTURES, fixture), work, { recursive: true });
@@ -103,7 +110,7 @@ async function roundTrip(fixture: string, file: string, opts: { count: number; p
   const exportArgs = ['export', '--repo', work, '--path', 'deploy', '--env', opts.env, '--format', opts.format ?? 'cjs'];
   const exported = await cli(exportArgs);
   expect(exported.code, exported.stderr).toBe(0);
-  const out = join(work, opts.format === 'json' ? 'exported.json' : 'exported.config.js');
+  const out = join(work, opts.out ?? (opts.format === 'json' ? 'exported.json' : 'exported.config.js'));
   writeFileSync(out, exported.stdout);
 
   const elsewhere = mkdtempSync(join(tmpdir(), 'pm2gt-eco-cwd-'));
@@ -198,5 +205,27 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
       namespace: 'shop', pm_cwd: app, pm_exec_path: join(app, 'job.js'), max_memory_restart: 104857600, kill_timeout: 1600,
       node_args: ['--no-warnings', '--max-http-header-size=16384'], min_uptime: 2000, max_restarts: 3, restart_delay: 500,
     });
+  });
+
+  it('absolute paths from __dirname, log files, non-string env values, an alias, increment_var', async () => {
+    const probe: Probe = async () => [await httpProbe(47060)(), await httpProbe(47061)(), await httpProbe(47062)()];
+    const rt = await roundTrip('quirks', 'ecosystem.config.js', { count: 3, env: 'default', probe });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    const [quirky, first, second] = rt.answers[0] as Array<{ env: Record<string, string | undefined>; execArgv: string[] }>;
+    expect(quirky!.env).toEqual({ PORT: '47060', DEBUG: 'false', RETRIES: '0', EMPTY: '', CONFIG: '{"region":"eu","replicas":2}', TAGS: '["a","b"]' });
+    expect(quirky!.execArgv).toEqual(['--no-deprecation']);
+    expect([first!.env.PORT, second!.env.PORT]).toEqual(['47061', '47062']);
+    expect(rt.original.quirky!.options).toMatchObject({
+      pm_exec_path: join(rt.work, 'server.js'), pm_out_log_path: join(rt.work, 'logs', 'out.log'), pm_err_log_path: join(rt.work, 'logs', 'err.log'),
+    });
+    expect(rt.original.counter).toMatchObject({ instances: 2, options: { increment_var: 'PORT', pm_out_log_path: '$PM2_HOME/logs/counter-out-<pm_id>.log' } });
+  });
+
+  it('an ES module project: ecosystem.config.cjs in, an ES module ecosystem.config.js out', async () => {
+    const rt = await roundTrip('esm', 'ecosystem.config.cjs', { count: 1, pm2Env: 'production', env: 'production', format: 'esm', out: 'ecosystem.production.config.js', probe: httpProbe(47070) });
+    expect(rt.exported).toEqual(rt.original);
+    expect(rt.answers[1]).toEqual(rt.answers[0]);
+    expect(rt.answers[0]).toEqual({ env: 'production', module: 'esm' });
   });
 });

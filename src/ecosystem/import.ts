@@ -51,6 +51,24 @@ function isPathLike(script: string): boolean {
   return script.includes('/') || /\.[a-z]+$/i.test(script);
 }
 
+/**
+ * An env block with object, array and null values turned into their JSON text,
+ * as PM2 does before it starts the process (a manifest env holds scalars only).
+ */
+export function envBlock(env: Record<string, unknown>, label: string, block: string, result: ImportResult): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (value === null || typeof value === 'object') {
+      out[key] = JSON.stringify(value);
+      result.warnings.push(`${label}: ${block}.${key} is not a string, number or boolean; written as its JSON text, which is what PM2 passes to the process`);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
 function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Set<string>, result: ImportResult): TaskManifest | undefined {
   const name = taskNameOf(app);
   const label = `app "${String(app.name ?? name)}"`;
@@ -68,7 +86,9 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
       result.warnings.push(`${label}: option "${key}" is not a PM2 app option pm2-gitops knows; dropped`);
       continue;
     }
-    process[key] = value;
+    process[key] = key === 'env' && value && typeof value === 'object' && !Array.isArray(value)
+      ? envBlock(value as Record<string, unknown>, label, key, result)
+      : value;
   }
   process.script = script;
   const appCwd = typeof app.cwd === 'string' ? posix.resolve(opts.sourceDir, app.cwd) : opts.sourceDir;
@@ -116,7 +136,7 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
       const m = /^env_(.+)$/.exec(key);
       if (!m || !value || typeof value !== 'object') continue;
       const list = overlays.get(m[1]!) ?? [];
-      list.push({ task: task.metadata.name, env: value as Record<string, unknown> });
+      list.push({ task: task.metadata.name, env: envBlock(value as Record<string, unknown>, `app "${String(app.name ?? task.metadata.name)}"`, key, result) });
       overlays.set(m[1]!, list);
     }
   }
