@@ -169,3 +169,4 @@ function crashSuite(mode: Mode, port: number, namespace: string): void {
 }
 
 crashSuite('fork', 46030, 'crash-fork');
+crashSuite('cluster', 46031, 'crash-cluster');
