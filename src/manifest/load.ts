@@ -34,6 +34,42 @@ export interface ManifestSource {
   path?: string;
 }
 
+/**
+ * Parsed manifest files by repository-relative path, with the text they were
+ * parsed from. Rendering several environments (or one environment revision
+ * after revision) reads the same files again; YAML parsing dominates the cost,
+ * so a file whose text is unchanged is not parsed again. Only plain values are
+ * kept: the YAML syntax tree, needed only for the line numbers of diagnostics,
+ * is rebuilt from the text when a position is asked for.
+ */
+const parsedFiles = new Map<string, { text: string; parsed: ParsedFile }>();
+const PARSED_FILES_LIMIT = 20_000;
+
+function withoutSyntaxTree(parsed: ParsedFile, text: string): ParsedFile {
+  const { file } = parsed; // the closure below must not keep `parsed`, which holds the syntax tree
+  let reparsed: ParsedFile | undefined;
+  const locate = (index: number, pointer: string) => {
+    reparsed ??= parseManifestFile(file, text);
+    return reparsed.documents.find((d) => d.index === index)?.locate(pointer);
+  };
+  return {
+    ...parsed,
+    documents: parsed.documents.map(({ index, value }) => ({ file, index, value, locate: (pointer: string) => locate(index, pointer) })),
+  };
+}
+
+/** Parses one file, or reuses the parse of identical text; callers get their own copy of every value. */
+function parseFile(file: string, text: string): ParsedFile {
+  let entry = parsedFiles.get(file);
+  if (entry?.text !== text) {
+    if (parsedFiles.size >= PARSED_FILES_LIMIT) parsedFiles.clear();
+    entry = { text, parsed: withoutSyntaxTree(parseManifestFile(file, text), text) };
+    parsedFiles.set(file, entry);
+  }
+  const { parsed } = entry;
+  return { ...parsed, documents: parsed.documents.map((d) => ({ ...d, value: structuredClone(d.value) })) };
+}
+
 /** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */
 export function readManifestFiles(source: ManifestSource): ParsedFile[] {
   const root = resolve(source.repoRoot);
@@ -45,7 +81,7 @@ export function readManifestFiles(source: ManifestSource): ParsedFile[] {
   }
   const files: string[] = [];
   walk(dir, files);
-  return files.sort().map((full) => parseManifestFile(toPosix(relative(root, full)), readFileSync(full, 'utf8')));
+  return files.sort().map((full) => parseFile(toPosix(relative(root, full)), readFileSync(full, 'utf8')));
 }
 
 /** Loads, renders and validates one environment; throws ValidationError with every diagnostic. */

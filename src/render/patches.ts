@@ -11,8 +11,10 @@ const { applyPatch } = fastJsonPatch;
 /** Whether a patch target selects a task of this original name and labels. */
 export function matchesTarget(target: PatchTarget, name: string, labels: Record<string, string> | undefined): boolean {
   if (target.name !== undefined && target.name !== name) return false;
-  for (const [key, value] of Object.entries(target.labels ?? {})) {
-    if (labels?.[key] !== value) return false;
+  // Called for every (patch, task) pair: iterate without allocating entry arrays.
+  const wanted = target.labels;
+  for (const key in wanted) {
+    if (Object.hasOwn(wanted, key) && labels?.[key] !== wanted[key]) return false;
   }
   return true;
 }
