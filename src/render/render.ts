@@ -31,7 +31,16 @@ export interface RenderResult {
   diagnostics: Diagnostic[];
 }
 
-interface Located { doc: ParsedDocument; value: Record<string, unknown>; valid?: boolean }
+interface Located { doc: ParsedDocument; value: Record<string, unknown>; usable?: boolean }
+
+/**
+ * Parts of an Environment that shape the tasks. While they are well-formed, the
+ * patches and cross-document rules still run when other parts (policy, labels,
+ * …) are invalid, so that those errors do not hide the tasks' own.
+ */
+function shapesTasks(pointer: string): boolean {
+  return pointer === '' || pointer === '/spec' || /^\/spec\/(patches|namePrefix|env|requiredContext)(\/|$)/.test(pointer);
+}
 
 function at(doc: ParsedDocument, pointer: string, message: string): Diagnostic {
   const pos = doc.locate(pointer);
@@ -75,7 +84,8 @@ function resolveEnvironment(input: RenderInput, diagnostics: Diagnostic[]): Loca
   diagnostics.push(...(envFile?.diagnostics ?? []));
   const problems = validateDocument(first!.doc, 'Environment');
   diagnostics.push(...problems);
-  return { doc: first!.doc, value: first!.doc.value as Record<string, unknown>, valid: problems.length === 0 };
+  const usable = !problems.some((p) => shapesTasks(p.pointer));
+  return { doc: first!.doc, value: first!.doc.value as Record<string, unknown>, usable };
 }
 
 /**
@@ -198,8 +208,8 @@ export function render(input: RenderInput): RenderResult {
   const env = resolveEnvironment(input, diagnostics);
   if (!env) return { diagnostics: sortDiagnostics(diagnostics) };
   const { tasks, rejected } = collectTasks(env, input, diagnostics);
-  // Patches and rules need a well-formed environment; its own errors are already reported.
-  if (!env.valid) return { diagnostics: sortDiagnostics(diagnostics) };
+  // Patches and rules need the parts of the environment that shape the tasks; its own errors are already reported.
+  if (!env.usable) return { diagnostics: sortDiagnostics(diagnostics) };
   const envManifest = env.value as unknown as EnvironmentManifest;
   const patched = applyPatches(env, tasks, rejected, diagnostics);
   const origins: TaskOrigin[] = [];
