@@ -170,6 +170,25 @@ describe('render', () => {
     expect(result.diagnostics[0]!.message).toBe('cannot patch task db (deploy/base/db.yaml): path /spec/health/tcp/port does not exist in the target task');
   });
 
+  it('checks dependencies a patch adds, and stops checking the ones it removes', () => {
+    const added = render(input('prod', `  patches:
+    - target: { name: web }
+      patch: [{ op: add, path: /spec/dependsOn/-, value: ghost }]
+    - target: { name: db }
+      merge: { spec: { dependsOn: [db] } }
+`));
+    expect(added.state).toBeUndefined();
+    expect(added.diagnostics.map((d) => [d.file, d.pointer, d.message])).toEqual([
+      ['deploy/base/db.yaml', '/spec/dependsOn', 'task "db" cannot depend on itself (added by a patch of environment prod)'],
+      ['deploy/base/web.yaml', '/spec/dependsOn', 'depends on "ghost" (added by a patch of environment prod), which is not a task of environment prod; expected one of: admin, api, db, web'],
+    ]);
+    const removed = rendered(input('prod', `  patches:
+    - target: { name: admin }
+      patch: [{ op: remove, path: /spec/dependsOn/1 }]
+`, { 'deploy/base/web.yaml': WEB.replace('dependsOn: [api, db]', 'dependsOn: [api, gone]') }));
+    expect(byName(removed).admin!.dependsOn).toEqual(['api']);
+  });
+
   it('reports a patch that makes a task invalid', () => {
     const result = render(input('prod', `  patches:
     - target: { name: api }

@@ -48,11 +48,17 @@ function checkDependencies(origins: TaskOrigin[], ctx: RuleContext, out: Diagnos
   const byName = new Map(origins.map((o) => [o.task.name, o]));
   const known = [...byName.values()].map((x) => x.task.sourceName).sort().join(', ');
   for (const o of origins) {
-    writtenDependsOn(o).forEach((dep, i) => {
-      const name = `${prefixOf(o.task)}${dep}`;
-      if (name === o.task.name) out.push(at(o.doc, `/spec/dependsOn/${i}`, `task "${o.task.sourceName}" cannot depend on itself`));
-      else if (!byName.has(name) && !ctx.rejected?.has(name)) out.push(at(o.doc, `/spec/dependsOn/${i}`, `depends on "${dep}", which is not a task of environment ${ctx.environment}; expected one of: ${known}`));
-    });
+    // The rendered list counts, patches included; the written one only locates an entry.
+    const prefix = prefixOf(o.task);
+    const written = writtenDependsOn(o);
+    for (const name of o.task.dependsOn) {
+      const dep = name.slice(prefix.length);
+      const i = written.indexOf(dep);
+      const pointer = i >= 0 ? `/spec/dependsOn/${i}` : '/spec/dependsOn';
+      const origin = i >= 0 ? '' : ` (added by a patch of environment ${ctx.environment})`;
+      if (name === o.task.name) out.push(at(o.doc, pointer, `task "${o.task.sourceName}" cannot depend on itself${origin}`));
+      else if (!byName.has(name) && !ctx.rejected?.has(name)) out.push(at(o.doc, pointer, `depends on "${dep}"${origin}, which is not a task of environment ${ctx.environment}; expected one of: ${known}`));
+    }
   }
   const state = new Map<string, 'visiting' | 'done'>();
   const reported = new Set<string>();
