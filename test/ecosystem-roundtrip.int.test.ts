@@ -5,7 +5,7 @@
  * isolated daemons.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, ROOT } from './helpers/cli.js';
@@ -66,6 +66,14 @@ type Probe = () => Promise<unknown>;
 /** GETs http://127.0.0.1:port/ and returns the JSON body. */
 const httpProbe = (port: number): Probe => async () => (await fetch(`http://127.0.0.1:${port}/`)).json() as Promise<unknown>;
 
+/** The processes' status and the tails of their logs, for a failure message. */
+async function daemonReport(home: string, list: JlistEntry[]): Promise<string> {
+  const status = list.map((p) => `${p.name}#${p.pm_id}: ${p.pm2_env.status}, ${p.pm2_env.restart_time} restarts`).join('\n');
+  const dir = join(home, 'logs');
+  const logs = existsSync(dir) ? readdirSync(dir).map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8').slice(-2000)}`).join('\n') : '';
+  return `${status}\n${logs}`;
+}
+
 /** Starts `file` (relative to `cwd`) on a fresh daemon, waits until `count` processes are online, returns the view; kills the daemon. */
 async function runOn(file: string, cwd: string, count: number, extra: string[] = [], probe?: Probe): Promise<{ apps: Record<string, AppView>; answer: unknown }> {
   const pm2 = isolatedPm2('pm2gt-eco-');
@@ -76,7 +84,9 @@ async function runOn(file: string, cwd: string, count: number, extra: string[] =
       const l = await pm2.jlist();
       return l.length === count && l.every((p) => p.pm2_env.status === 'online') ? l : undefined;
     });
-    const answer = probe ? await waitFor(`an answer from ${file}`, probe) : undefined;
+    const answer = probe ? await waitFor(`an answer from ${file}`, probe).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await daemonReport(pm2.home, await pm2.jlist())}`);
+    }) : undefined;
     return { apps: view(list, pm2.env, pm2.home), answer };
   } finally {
     await pm2.kill();
@@ -124,14 +134,15 @@ afterAll(() => {
 });
 
 describe('ecosystem import → export round trip under PM2', { timeout: 120_000 }, () => {
-  it('CommonJS file with env and env_production, started with --env production', async () => {
+  it('CommonJS file with env, env_production and a deploy env, started with --env production', async () => {
     const rt = await roundTrip('commonjs-env', 'ecosystem.config.js', { count: 2, pm2Env: 'production', env: 'production', probe: httpProbe(47002) });
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     expect(rt.answers[0]).toEqual({ env: 'production', greeting: 'hello from dev', argv: [], cwd: rt.work });
     expect(Object.keys(rt.original).sort()).toEqual(['api', 'worker']);
-    expect(rt.original.api!.env).toEqual({ NODE_ENV: 'production', PORT: '47002', GREETING: 'hello from dev' });
-    expect(rt.original.worker!.env).toEqual({ NODE_ENV: 'production', QUEUE: 'mail', QUEUE_CONCURRENCY: '4' });
+    // env_production over deploy.production.env over env (PM2 merges the deploy env into the app's env object)
+    expect(rt.original.api!.env).toEqual({ NODE_ENV: 'production', PORT: '47002', GREETING: 'hello from dev', DEPLOYED_BY: 'pm2 deploy', QUEUE: 'from-deploy' });
+    expect(rt.original.worker!.env).toEqual({ NODE_ENV: 'production', QUEUE: 'from-deploy', QUEUE_CONCURRENCY: '4', DEPLOYED_BY: 'pm2 deploy' });
     expect(rt.original.api!.options).toMatchObject({ namespace: 'default', exec_mode: 'fork_mode', pm_exec_path: join(rt.work, 'api.js'), pm_cwd: rt.work, status: 'online' });
     expect(rt.original.worker!.options.pm_exec_path).toBe(join(rt.work, 'worker.js'));
   });

@@ -154,4 +154,28 @@ describe('importEcosystem', () => {
     expect(forced.environments.map((e) => e.spec.namespace)).toEqual(['shop']);
     expect(only({ apps: [{ name: 'a', script: 'a.js' }] }).environments[0]!.spec.namespace).toBe('default');
   });
+
+  it('merges deploy.<name>.env into the <name> Environment of every app, over env and under env_<name>, as PM2 does', () => {
+    const r = only({
+      apps: [
+        { name: 'api', script: 'a.js', env: { QUEUE: 'mail', A: 1 }, env_production: { NODE_ENV: 'production', DEPLOYED: 'by-app' } },
+        { name: 'worker', script: 'w.js' },
+      ],
+      deploy: { production: { user: 'node', host: 'h', env: { DEPLOYED: 'by-deploy', QUEUE: 'from-deploy' } }, staging: { user: 'node', host: 'h' } },
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.environments.map((e) => e.metadata.name)).toEqual(['default', 'production']);
+    expect(r.environments[1]!.spec.patches).toEqual([
+      { target: { name: 'api' }, merge: { spec: { process: { env: { DEPLOYED: 'by-app', QUEUE: 'from-deploy', NODE_ENV: 'production' } } } } },
+      { target: { name: 'worker' }, merge: { spec: { process: { env: { DEPLOYED: 'by-deploy', QUEUE: 'from-deploy' } } } } },
+    ]);
+    expect(r.tasks[0]!.spec.process.env).toEqual({ QUEUE: 'mail', A: 1 });
+  });
+
+  it('warns about an absolute script outside the ecosystem file\'s folder, which render will refuse', () => {
+    const r = only({ apps: [{ name: 'sleeper', script: '/bin/sleep', interpreter: 'none' }, { name: 'inside', cwd: 'app', script: '/srv/shop/bin/x.js' }] });
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual(['app "sleeper": script "/bin/sleep" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, or name a command on PATH)']);
+    expect(r.tasks.find((t) => t.metadata.name === 'inside')!.spec.process).toMatchObject({ cwd: '../app', script: '/srv/shop/bin/x.js' });
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * import (pure): a parsed PM2 ecosystem configuration → Task manifests and
- * Environments (one default, plus one per `env_<name>` block).
+ * Environments (one default, plus one per `env_<name>` or `deploy.<name>.env` block).
  */
 import { posix } from 'node:path';
 import { API_VERSION, type EnvironmentManifest, type TaskManifest } from '../domain/manifest.js';
@@ -97,6 +97,9 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
   if (posix.isAbsolute(script) && isPathLike(script)) {
     const rel = posix.relative(appCwd, script);
     if (!rel.startsWith('..')) process.script = rel;
+    else if ([opts.sourceDir, opts.outDir].every((dir) => posix.relative(dir, script).startsWith('..'))) {
+      result.warnings.push(`${label}: script "${script}" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, or name a command on PATH)`);
+    }
   }
   return {
     apiVersion: API_VERSION,
@@ -104,6 +107,33 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
     metadata: { name },
     spec: { type: app.autorestart === false ? 'job' : 'service', process: process as TaskManifest['spec']['process'] },
   };
+}
+
+/** `deploy.<name>.env` blocks: PM2 merges them into every app's env when started with `--env <name>`. */
+function deployEnvs(config: unknown): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  const deploy = (config && typeof config === 'object' ? (config as Record<string, unknown>).deploy : undefined) as Record<string, unknown> | undefined;
+  for (const [name, conf] of Object.entries(deploy && typeof deploy === 'object' ? deploy : {})) {
+    const env = conf && typeof conf === 'object' ? (conf as Record<string, unknown>).env : undefined;
+    if (env && typeof env === 'object' && !Array.isArray(env)) out.set(name, env as Record<string, unknown>);
+  }
+  return out;
+}
+
+/**
+ * The env overlays of one app, by environment name, as `pm2 start --env <name>`
+ * computes them: `deploy.<name>.env` over the app's env (PM2 merges it into the
+ * app's own env object, so it wins over `env`), and `env_<name>` over both.
+ */
+function envOverlays(app: Record<string, unknown>, deploy: Map<string, Record<string, unknown>>): Map<string, Record<string, unknown>> {
+  const names = new Set([...Object.keys(app).flatMap((k) => /^env_(.+)$/.exec(k)?.[1] ?? []), ...deploy.keys()]);
+  const out = new Map<string, Record<string, unknown>>();
+  for (const name of names) {
+    const own = app[`env_${name}`];
+    const env = { ...deploy.get(name), ...(own && typeof own === 'object' ? own as Record<string, unknown> : {}) };
+    if (Object.keys(env).length) out.set(name, env);
+  }
+  return out;
 }
 
 function namespaceOf(apps: Array<Record<string, unknown>>, opts: ImportOptions, result: ImportResult): string {
@@ -122,6 +152,7 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
     return result;
   }
   const known = knownOptions();
+  const deploy = deployEnvs(config);
   const namespace = namespaceOf(apps, opts, result);
   const overlays = new Map<string, Array<{ task: string; env: Record<string, unknown> }>>();
   for (const app of apps) {
@@ -132,12 +163,10 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
       continue;
     }
     result.tasks.push(task);
-    for (const [key, value] of Object.entries(app)) {
-      const m = /^env_(.+)$/.exec(key);
-      if (!m || !value || typeof value !== 'object') continue;
-      const list = overlays.get(m[1]!) ?? [];
-      list.push({ task: task.metadata.name, env: envBlock(value as Record<string, unknown>, `app "${String(app.name ?? task.metadata.name)}"`, key, result) });
-      overlays.set(m[1]!, list);
+    for (const [envName, env] of envOverlays(app, deploy)) {
+      const list = overlays.get(envName) ?? [];
+      list.push({ task: task.metadata.name, env: envBlock(env, `app "${String(app.name ?? task.metadata.name)}"`, `env_${envName}`, result) });
+      overlays.set(envName, list);
     }
   }
   const environment = (name: string, patches?: EnvironmentManifest['spec']['patches']): EnvironmentManifest => ({

@@ -3,7 +3,13 @@ const http = require('http');
 
 const argv = process.argv.slice(2);
 const port = Number(argv[argv.indexOf('--port') + 1]);
-http.createServer((req, res) => {
+const server = http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ argv }));
-}).listen(port, '127.0.0.1');
+});
+// The port lies in the ephemeral range, so a client socket may hold it for a moment: try again.
+server.on('error', (err) => {
+  if (err.code !== 'EADDRINUSE') throw err;
+  setTimeout(() => server.listen(port, '127.0.0.1'), 250);
+});
+server.listen(port, '127.0.0.1');

@@ -1,5 +1,6 @@
-// The common shape from PM2's documentation: several apps, an `env` block and
-// an `env_production` block that `pm2 start ecosystem.config.js --env production` selects.
+// The common shape from PM2's documentation: several apps, an `env` block, an
+// `env_production` block that `pm2 start ecosystem.config.js --env production`
+// selects, and a deploy section whose env PM2 merges under every app's env.
 module.exports = {
   apps: [
     {
@@ -28,4 +29,18 @@ module.exports = {
       },
     },
   ],
+  deploy: {
+    production: {
+      user: 'node',
+      host: ['203.0.113.10'],
+      ref: 'origin/main',
+      repo: 'git@example.com:shop/api.git',
+      path: '/var/www/shop',
+      'post-deploy': 'npm ci && pm2 reload ecosystem.config.js --env production',
+      env: {
+        DEPLOYED_BY: 'pm2 deploy',
+        QUEUE: 'from-deploy',
+      },
+    },
+  },
 };

@@ -1,7 +1,13 @@
 // Answers with what the process was started with.
 const http = require('http');
 
-http.createServer((req, res) => {
+const server = http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ env: process.env.NODE_ENV, argv: process.argv.slice(2), execArgv: process.execArgv, cwd: process.cwd() }));
-}).listen(Number(process.env.PORT), '127.0.0.1');
+});
+// The port lies in the ephemeral range, so a client socket may hold it for a moment: try again.
+server.on('error', (err) => {
+  if (err.code !== 'EADDRINUSE') throw err;
+  setTimeout(() => server.listen(Number(process.env.PORT), '127.0.0.1'), 250);
+});
+server.listen(Number(process.env.PORT), '127.0.0.1');
