@@ -93,6 +93,17 @@ describe('normalizeAppConfig', () => {
   });
 });
 
+describe('normalizeAppConfig defaults', () => {
+  it('leaves out watch: false and an empty filter_env, which the PM2 CLI stores on stop, start and restart', () => {
+    const base = { pm_exec_path: '/x', pm_cwd: '/', exec_mode: 'fork_mode', env: {} };
+    const declared = normalizeAppConfig(base, { envKeys: [], instances: 1 });
+    const touched = normalizeAppConfig({ ...base, watch: false, filter_env: [], km_link: false }, { envKeys: [], instances: 1 });
+    expect(touched).toEqual(declared);
+    expect(normalizeAppConfig({ ...base, filter_env: false }, { envKeys: [], instances: 1 })).toEqual(declared);
+    expect(normalizeAppConfig({ ...base, watch: true, filter_env: ['npm_'] }, { envKeys: [], instances: 1 })).toMatchObject({ watch: true, filter_env: ['npm_'] });
+  });
+});
+
 describe('instanceCount', () => {
   it('resolves max, 0 and negative counts against the CPU count', () => {
     expect(instanceCount('max', 8)).toBe(8);

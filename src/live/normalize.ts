@@ -65,6 +65,10 @@ export function normalizeAppConfig(env: Record<string, unknown>, opts: Normalize
   for (const key of COMPARED_OPTIONS) {
     if (env[key] !== undefined && env[key] !== null) out[key] = env[key];
   }
+  // PM2's defaults, which `pm2 stop` (watch) and `pm2 start|restart <app>` (filter_env)
+  // from the command line store on processes that never declared them.
+  if (out.watch === false) delete out.watch;
+  if (out.filter_env === false || (Array.isArray(out.filter_env) && out.filter_env.length === 0)) delete out.filter_env;
   for (const key of Object.keys(env).filter((k) => /^env_/.test(k)).sort()) out[key] = env[key];
   const vars = (env.env ?? {}) as Record<string, unknown>;
   const picked: Record<string, string> = {};
