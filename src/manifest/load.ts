@@ -58,6 +58,21 @@ function withoutSyntaxTree(parsed: ParsedFile, text: string): ParsedFile {
   };
 }
 
+/** Deep copy of a parsed YAML value: plain data, so a recursive copy is several times cheaper than structuredClone. */
+function copyValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyValue);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const copy = copyValue((value as Record<string, unknown>)[key]);
+    // A YAML key "__proto__" is an own property, as the parser makes it; never a prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    else out[key] = copy;
+  }
+  return out;
+}
+
 /** Parses one file, or reuses the parse of identical text; callers get their own copy of every value. */
 function parseFile(file: string, text: string): ParsedFile {
   let entry = parsedFiles.get(file);
@@ -67,7 +82,7 @@ function parseFile(file: string, text: string): ParsedFile {
     parsedFiles.set(file, entry);
   }
   const { parsed } = entry;
-  return { ...parsed, documents: parsed.documents.map((d) => ({ ...d, value: structuredClone(d.value) })) };
+  return { ...parsed, diagnostics: [...parsed.diagnostics], documents: parsed.documents.map((d) => ({ ...d, value: copyValue(d.value) })) };
 }
 
 /** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */
