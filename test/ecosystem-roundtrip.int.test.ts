@@ -156,13 +156,15 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
     expect(rt.original.worker!.env).toEqual({ NODE_ENV: 'development', QUEUE: 'mail' });
   });
 
-  it('cluster mode with two instances, and a fork-mode app with two instances', async () => {
-    const rt = await roundTrip('cluster', 'ecosystem.config.js', { count: 4, env: 'default', probe: httpProbe(47010) });
+  it('cluster mode with two instances, an app with two instances and no exec_mode, a count given as a string', async () => {
+    const rt = await roundTrip('cluster', 'ecosystem.config.js', { count: 6, env: 'default', probe: httpProbe(47010) });
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     expect(rt.original.web).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode', status: 'online' }, env: { NODE_ENV: 'production', PORT: '47010' } });
     // PM2 runs an app with several instances and no exec_mode in cluster mode; the export keeps that.
     expect(rt.original.poller).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode' } });
+    expect(rt.original.concurrency).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode' } });
+    expect(rt.exportedText).toContain('"instances": 2');
   });
 
   it('args as a string and as an array reach the program alike', async () => {
@@ -177,12 +179,13 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
     expect(rt.original['args-string']!.options.args).toEqual(['--port', '47020', '--name', 'hello world', '-v']);
   });
 
-  it('interpreter none (a shell script, a command on PATH) and interpreter bash', async () => {
-    const rt = await roundTrip('interpreter', 'ecosystem.config.js', { count: 3, env: 'default' });
+  it('interpreter none (a shell script, a command on PATH), interpreter bash, npm start', async () => {
+    const rt = await roundTrip('interpreter', 'ecosystem.config.js', { count: 4, env: 'default' });
     expect(rt.exported).toEqual(rt.original);
     expect(rt.original.ticker!.options).toMatchObject({ exec_interpreter: 'none', pm_exec_path: join(rt.work, 'ticker.sh'), args: ['fast'] });
     expect(rt.original['bash-ticker']!.options).toMatchObject({ exec_interpreter: 'bash', pm_exec_path: join(rt.work, 'ticker.sh'), args: ['slow'] });
     expect(rt.original.sleeper!.options).toMatchObject({ exec_interpreter: 'none', args: ['600'] });
+    expect(rt.original['npm-start']!.options).toMatchObject({ args: ['start'], pm_cwd: rt.work, status: 'online' });
   });
 
   it('a JSON process file started with --env staging, exported as JSON', async () => {

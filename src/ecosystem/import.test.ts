@@ -178,4 +178,20 @@ describe('importEcosystem', () => {
     expect(r.warnings).toEqual(['app "sleeper": script "/bin/sleep" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, or name a command on PATH)']);
     expect(r.tasks.find((t) => t.metadata.name === 'inside')!.spec.process).toMatchObject({ cwd: '../app', script: '/srv/shop/bin/x.js' });
   });
+
+  it('reads an instance count given as a string as PM2 does (parseInt, 0 when not a number), keeps "max"', () => {
+    const r = only({ apps: [{ name: 'a', script: 'a.js', instances: '4' }, { name: 'b', script: 'b.js', instances: 'max' }, { name: 'c', script: 'c.js', instances: 'lots' }, { name: 'd', script: 'd.js', instances: -1 }] });
+    expect(r.tasks.map((t) => t.spec.process.instances)).toEqual([4, 'max', 0, -1]);
+  });
+
+  it('drops an env_* option that is not an env block with a warning, and warns that append_env_to_name does not rename', () => {
+    const r = only({ apps: [{ name: 'a', script: 'a.js', env_file: '.env', append_env_to_name: true, env_production: { X: '1' } }] });
+    expect(r.errors).toEqual([]);
+    expect(r.tasks[0]!.spec.process).toEqual({ script: 'a.js', append_env_to_name: true, cwd: '..' });
+    expect(r.environments.map((e) => e.metadata.name)).toEqual(['default', 'production']);
+    expect(r.warnings).toEqual([
+      'app "a": option "env_file" is not a PM2 app option pm2-gitops knows; dropped',
+      'app "a": append_env_to_name: pm2 start --env <name> would name the app "a-<name>"; every Environment names it "a"',
+    ]);
+  });
 });

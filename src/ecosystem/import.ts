@@ -80,15 +80,19 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
   }
   const process: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(app)) {
-    if (/^env_/.test(key) || key === 'exec') continue;
+    if ((/^env_/.test(key) && value && typeof value === 'object') || key === 'exec') continue;
     if (DROPPED.has(key)) continue;
     if (!known.has(key) && !(key in PROCESS_ALIASES)) {
       result.warnings.push(`${label}: option "${key}" is not a PM2 app option pm2-gitops knows; dropped`);
       continue;
     }
-    process[key] = key === 'env' && value && typeof value === 'object' && !Array.isArray(value)
-      ? envBlock(value as Record<string, unknown>, label, key, result)
-      : value;
+    if (key === 'env' && value && typeof value === 'object' && !Array.isArray(value)) process[key] = envBlock(value as Record<string, unknown>, label, key, result);
+    // PM2 reads a string count with parseInt, 0 (every CPU) when it is not a number; often it comes from process.env.
+    else if (key === 'instances' && typeof value === 'string' && value !== 'max') process[key] = Number.parseInt(value, 10) || 0;
+    else process[key] = value;
+  }
+  if (app.append_env_to_name === true) {
+    result.warnings.push(`${label}: append_env_to_name: pm2 start --env <name> would name the app "${String(app.name ?? name)}-<name>"; every Environment names it "${name}"`);
   }
   process.script = script;
   const appCwd = typeof app.cwd === 'string' ? posix.resolve(opts.sourceDir, app.cwd) : opts.sourceDir;

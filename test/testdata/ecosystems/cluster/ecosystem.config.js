@@ -1,4 +1,5 @@
-// Cluster mode: two instances sharing one port; and a fork-mode app with two instances.
+// Cluster mode: two instances sharing one port; an app with two instances and
+// no exec_mode; and a count read from the environment (a string), as PaaS-style files do.
 module.exports = {
   apps: [
     {
@@ -15,6 +16,12 @@ module.exports = {
       name: 'poller',
       script: './poller.js',
       instances: 2,
+    },
+    {
+      name: 'concurrency',
+      script: './poller.js',
+      instances: process.env.ECOSYSTEM_TEST_CONCURRENCY || '2',
+      exec_mode: 'cluster_mode',
     },
   ],
 };

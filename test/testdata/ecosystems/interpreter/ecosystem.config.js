@@ -1,5 +1,5 @@
 // Programs that are not Node.js: a shell script run directly, the same script
-// under bash, and a command found on PATH.
+// under bash, a command found on PATH, and `npm start`.
 module.exports = {
   apps: [
     {
@@ -19,6 +19,11 @@ module.exports = {
       script: 'sleep',
       interpreter: 'none',
       args: '600',
+    },
+    {
+      name: 'npm-start',
+      script: 'npm',
+      args: 'start',
     },
   ],
 };
