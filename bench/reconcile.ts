@@ -6,16 +6,39 @@
  *     on the same 200 apps. Counted: actions, processes whose pm_id, pid or
  *     restart_time changed (from `pm2 jlist` before and after), wall time.
  *     Target: exactly 1 restart for pm2-gitops.
+ * (b) No-op reconcile (observe + diff + plan, no apply) at 50, 200 and 500
+ *     tasks against a daemon already running them, measured in a process of
+ *     its own (bench/lib/noop-probe.ts) with the product's functions, so that
+ *     its RSS is the reconciler's. Targets at 500 tasks: under 1 s, under 120 MB.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchDaemon, restarted, ROOT, snapshot, type BenchDaemon, type JlistEntry } from './lib/daemon.js';
+import { benchDaemon, processesMatching, restarted, ROOT, run, snapshot, type BenchDaemon, type JlistEntry } from './lib/daemon.js';
 import { sleepRepo, taskName, type SleepRepo } from './lib/sleep-repo.js';
 
 const TASKS = 200;
 const CHANGED = 42;
+const SIZES = (process.env.BENCH_SIZES ?? '50,200,500').split(',').map(Number);
+const RUNS = 5;
+const TARGET_MS = 1000;
+const TARGET_MB = 120;
+const PROBE = join(ROOT, 'bench/lib/noop-probe.ts');
+
+interface Probe {
+  tasks: number; live: number; actions: number; loadMs: number;
+  totals: number[]; observe: number[]; plan: number[]; resolveMs: number[]; readMs: number[];
+  baselineRssMb: number; sampledPeakRssMb: number; maxRssMb: number;
+}
+
+/** The probe without its types, as a plain ES module (no TypeScript loader in the measured process). */
+function buildProbe(dir: string): string {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--ignoreConfig', '--noCheck', '--noResolve', '--module', 'esnext', '--target', 'es2022', '--outDir', dir, PROBE], { stdio: 'inherit' });
+  const out = join(dir, 'noop-probe.mjs');
+  renameSync(join(dir, 'noop-probe.js'), out);
+  return out;
+}
 
 interface Row { tool: string; actions: string; restarted: number; wallMs: number; note: string }
 
@@ -138,18 +161,81 @@ async function partA(daemons: BenchDaemon[]): Promise<void> {
   }
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (ms: number): string => ms.toFixed(1);
+
+async function partB(daemons: BenchDaemon[]): Promise<void> {
+  console.log(`\n(b) no-op reconcile (observe + diff + plan, no apply), ${RUNS} runs after 1 warm-up, in a node process of its own on dist/\n`);
+  const repo = sleepRepo();
+  const probeDir = mkdtempSync(join(tmpdir(), 'pm2gt-rec-probe-'));
+  const probe = buildProbe(probeDir);
+  const d = benchDaemon('pm2gt-rec-c-');
+  daemons.push(d);
+  const rows: string[][] = [];
+  const results: Probe[] = [];
+  try {
+    for (const n of SIZES) {
+      repo.setTasks(n);
+      const grow = await d.gitops(['apply', '--repo', repo.dir, '--env', 'bench', '--json']);
+      must(grow, `pm2-gitops apply (${n} tasks)`);
+      await waitOnline(d, n);
+      const r = await run(process.execPath, [probe, ROOT, repo.dir, 'bench', String(RUNS)], { cwd: ROOT, env: d.env });
+      must(r, `noop-probe (${n} tasks)`);
+      const p = JSON.parse(r.stdout.trim().split('\n').pop()!) as Probe;
+      if (p.actions !== 0 || p.live !== n) throw new Error(`no-op reconcile at ${n} tasks planned ${p.actions} actions over ${p.live} live tasks`);
+      results.push(p);
+      rows.push([
+        String(n),
+        fmt(median(p.totals)),
+        fmt(Math.min(...p.totals)),
+        fmt(median(p.observe)),
+        fmt(median(p.resolveMs)),
+        fmt(median(p.readMs)),
+        fmt(median(p.plan)),
+        fmt(p.loadMs),
+        String(p.maxRssMb),
+        String(p.baselineRssMb),
+        `${grow.ms}`,
+      ]);
+    }
+  } finally {
+    repo.cleanup();
+    rmSync(probeDir, { recursive: true, force: true });
+  }
+  console.log(table([
+    ['tasks', 'median ms', 'best ms', 'observe', '(resolve', 'read)', 'diff+plan', 'load+render ms', 'peak RSS MB', 'RSS at start MB', 'apply to grow ms'],
+    ...rows,
+  ]));
+  console.log('\n  times in ms; observe, resolve, read, diff+plan are medians. observe = resolve (every desired app through PM2\'s own option');
+  console.log('  handling) + read (the daemon\'s full process list, normalised); load+render = reading, rendering and validating the');
+  console.log('  manifests once (done per revision, not part of the no-op time). Peak RSS: getrusage maxRSS of the probe process');
+  console.log('  (plain node on dist/, manifests loaded, connected, 6 + 5 passes).');
+  const last = results.find((p) => p.tasks === 500);
+  if (last) {
+    const ms = median(last.totals);
+    console.log(`  target: 500 tasks under ${TARGET_MS} ms → ${ms < TARGET_MS ? 'MET' : 'MISSED'} (median ${fmt(ms)} ms, best ${fmt(Math.min(...last.totals))} ms)`);
+    console.log(`  target: 500 tasks under ${TARGET_MB} MB RSS → ${last.maxRssMb < TARGET_MB ? 'MET' : 'MISSED'} (peak ${last.maxRssMb} MB)`);
+  }
+}
+
 async function main(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
   const daemons: BenchDaemon[] = [];
   let failed: unknown;
   try {
-    await partA(daemons);
+    if (!process.env.BENCH_SKIP_A) await partA(daemons);
+    await partB(daemons);
   } catch (err) {
     failed = err;
   } finally {
     const left: string[] = [];
     for (const d of daemons) if (!(await d.kill())) left.push(d.home);
-    console.log(`\ndaemons started: ${daemons.length}; still running: ${left.length ? left.join(', ') : 'none'}`);
+    const apps = processesMatching(`${tmpdir()}/pm2gt-rec-repo-`);
+    console.log(`\ndaemons started: ${daemons.length}; still running: ${left.length ? left.join(', ') : 'none'}; bench app processes left: ${apps.length}`);
   }
   if (failed) throw failed;
 }

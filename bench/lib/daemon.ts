@@ -1,6 +1,6 @@
 /** An isolated PM2 daemon (own PM2_HOME in a temp dir) for benchmarks, with a check that it is really gone. */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,18 +11,30 @@ export const GITOPS_BIN = join(ROOT, 'bin/pm2-gitops.js');
 
 export interface RunResult { code: number; stdout: string; stderr: string; ms: number }
 
-/** Runs a command to completion; `ms` is its wall time. */
+/**
+ * Runs a command to completion; `ms` is its wall time. Its stdout goes to a
+ * file, not a pipe: a CLI that calls process.exit() right after a large write
+ * can lose the tail of what it wrote to a pipe (observed past 64 KB).
+ */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pm2gt-rec-out-'));
+  const outFile = join(dir, 'stdout');
+  const fd = openSync(outFile, 'w');
+  return new Promise<RunResult>((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', fd, 'pipe'] });
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 900_000);
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, ms: Math.round(performance.now() - t0) }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const ms = Math.round(performance.now() - t0);
+      resolve({ code: code ?? -1, stdout: readFileSync(outFile, 'utf8'), stderr, ms });
+    });
+  }).finally(() => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -51,8 +63,16 @@ function daemonPid(home: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** The process exists and is not a zombie (an exited daemon not yet reaped counts as gone). */
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
+
+/** PIDs of processes whose command line contains `text`. */
+export function processesMatching(text: string): number[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps.split('\n').filter((l) => l.includes(text)).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
 /** PIDs of PM2 daemons whose command line names `home`. */
@@ -84,8 +104,9 @@ export function benchDaemon(prefix: string): BenchDaemon {
       for (const other of daemonsOf(home)) {
         try { process.kill(other, 'SIGKILL'); } catch { /* already gone */ }
       }
-      await new Promise((r) => setTimeout(r, 200));
-      const gone = (pid === undefined || !alive(pid)) && daemonsOf(home).length === 0;
+      const isGone = (): boolean => (pid === undefined || !alive(pid)) && daemonsOf(home).length === 0;
+      for (let i = 0; i < 100 && !isGone(); i++) await new Promise((r) => setTimeout(r, 100));
+      const gone = isGone();
       rmSync(home, { recursive: true, force: true });
       return gone;
     },

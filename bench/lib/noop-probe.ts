@@ -2,28 +2,41 @@
  * Child process of bench/reconcile.ts: no-op reconciles (observe + diff + plan,
  * no apply) of one environment against the daemon of $PM2_HOME, measured in
  * this process so that its memory is the reconciler's alone.
- * Usage: tsx bench/lib/noop-probe.ts <repoDir> <environment> <runs>
+ *
+ * It runs under plain node on the built product (dist/), as the controller
+ * does: bench/reconcile.ts strips this file's types into a temp .mjs (no tsx
+ * loader in the process, which alone would add ~35 MB RSS).
+ * Usage: node noop-probe.mjs <projectRoot> <repoDir> <environment> <runs>
  * Prints one JSON line: per-run times, stage split, and RSS.
  */
-import { performance } from 'node:perf_hooks';
-import { workingTreeRevision } from '../../src/adapters/git.js';
-import { Pm2Client } from '../../src/adapters/pm2.js';
-import { loadDesiredState } from '../../src/manifest/load.js';
-import { reconcileOnce } from '../../src/reconcile.js';
+import { pathToFileURL } from 'node:url';
+import type * as Git from '../../src/adapters/git.js';
+import type * as Pm2 from '../../src/adapters/pm2.js';
+import type * as Read from '../../src/live/read.js';
+import type * as Load from '../../src/manifest/load.js';
+import type * as Reconcile from '../../src/reconcile.js';
 
-const [repoDir, environment, runsArg] = process.argv.slice(2);
-if (!repoDir || !environment) throw new Error('usage: noop-probe <repoDir> <environment> [runs]');
+const [root, repoDir, environment, runsArg] = process.argv.slice(2);
+if (!root || !repoDir || !environment) throw new Error('usage: noop-probe <projectRoot> <repoDir> <environment> [runs]');
 const runs = Number(runsArg ?? 5);
 
 const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
-let sampledPeak = process.memoryUsage().rss;
-const sampler = setInterval(() => { sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss); }, 5);
 const baselineRss = process.memoryUsage().rss;
+let sampledPeak = baselineRss;
+const sample = (): void => { sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss); };
+const sampler = setInterval(sample, 5);
+
+const dist = (path: string): string => pathToFileURL(`${root}/dist/${path}`).href;
+const { workingTreeRevision } = (await import(dist('adapters/git.js'))) as typeof Git;
+const { Pm2Client } = (await import(dist('adapters/pm2.js'))) as typeof Pm2;
+const { readLive, resolveDesired } = (await import(dist('live/read.js'))) as typeof Read;
+const { loadDesiredState } = (await import(dist('manifest/load.js'))) as typeof Load;
+const { reconcileOnce } = (await import(dist('reconcile.js'))) as typeof Reconcile;
 
 const t0 = performance.now();
 const state = loadDesiredState({ repoRoot: repoDir }, environment);
-const revision = await workingTreeRevision(repoDir, '.', state);
 const loadMs = performance.now() - t0;
+const revision = await workingTreeRevision(repoDir, '.', state);
 const pm2 = await Pm2Client.connect();
 try {
   const totals: number[] = [];
@@ -31,18 +44,30 @@ try {
   const plan: number[] = [];
   let actions = -1;
   let live = -1;
-  // One warm-up run (module and JIT warm-up, first connection use), then the measured runs.
+  // One warm-up run (JIT, first use of the connection), then the measured runs.
   for (let i = 0; i <= runs; i++) {
     const s = performance.now();
     const result = await reconcileOnce({ state, repoDir, revision, apply: false }, { pm2 });
     const ms = performance.now() - s;
-    sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
+    sample();
     actions = result.plan.actions.length;
     live = result.live.length;
     if (i === 0) continue;
     totals.push(ms);
     observe.push(result.timings.observeMs);
     plan.push(result.timings.planMs);
+  }
+  // Where observe goes: the desired side (PM2's option resolution) and the live side (list + normalize).
+  const resolveMs: number[] = [];
+  const readMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let s = performance.now();
+    resolveDesired(state, pm2, { repoDir, revision });
+    resolveMs.push(performance.now() - s);
+    s = performance.now();
+    await readLive(pm2, state);
+    readMs.push(performance.now() - s);
+    sample();
   }
   clearInterval(sampler);
   process.stdout.write(`${JSON.stringify({
@@ -53,6 +78,8 @@ try {
     totals,
     observe,
     plan,
+    resolveMs,
+    readMs,
     baselineRssMb: mb(baselineRss),
     sampledPeakRssMb: mb(sampledPeak),
     maxRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
