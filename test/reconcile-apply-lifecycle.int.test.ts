@@ -79,6 +79,37 @@ describe('apply: changing only instances of a cluster task scales it', () => {
   });
 });
 
+describe('apply: a fork task that declared no instances scales without a restart', () => {
+  const NS = 'apply-scale-fork';
+  let pm2: IsolatedPm2;
+  let repo: ManifestRepo;
+
+  beforeAll(() => {
+    pm2 = isolatedPm2();
+    repo = manifestRepo();
+  });
+
+  afterAll(async () => {
+    await pm2.kill();
+    repo.cleanup();
+  });
+
+  it('unset → 2 adds one worker; the first keeps its pid', async () => {
+    repo.write({ namespace: NS }, [{ name: 'solo', process: { exec_mode: 'fork', env: { ROLE: 'solo' } } }]);
+    expect(summary(await apply(pm2, repo))).toEqual([['solo', 'create', 'ok']]);
+    const [first] = await inNamespace(pm2, NS, 'solo');
+    expect(first!.pm2_env.exec_mode).toBe('fork_mode');
+
+    repo.write({ namespace: NS }, [{ name: 'solo', process: { exec_mode: 'fork', instances: 2, env: { ROLE: 'solo' } } }]);
+    expect(summary(await apply(pm2, repo))).toEqual([['solo', 'scale', 'ok']]);
+    const list = await inNamespace(pm2, NS, 'solo');
+    expect(list).toHaveLength(2);
+    expect(list.find((p) => p.pm_id === first!.pm_id)?.pid).toBe(first!.pid);
+    expect(list.every((p) => p.pm2_env.status === 'online' && p.pm2_env.exec_mode === 'fork_mode')).toBe(true);
+    expect((await apply(pm2, repo)).actions).toEqual([]);
+  });
+});
+
 describe('apply: a task removed from the manifests', () => {
   const NS = 'apply-prune';
   let pm2: IsolatedPm2;
@@ -182,7 +213,6 @@ describe('apply: a same-named process in another namespace', () => {
   });
 
   it('survives a scale of the managed task', async () => {
-    // instances stays explicit: PM2 sets merge_logs only for a fork app without instances, which makes 1 → 2 look like an option change.
     repo.write(env, [{ name: 'web', process: { exec_mode: 'fork', env: { PM2GT_MODE: 'changed' }, instances: 2 } }]);
     expect(summary(await apply(pm2, repo))).toEqual([['web', 'scale', 'ok']]);
     expect(await inNamespace(pm2, NS, 'web')).toHaveLength(2);

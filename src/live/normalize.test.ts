@@ -102,6 +102,12 @@ describe('normalizeAppConfig defaults', () => {
     expect(normalizeAppConfig({ ...base, filter_env: false }, { envKeys: [], instances: 1 })).toEqual(declared);
     expect(normalizeAppConfig({ ...base, watch: true, filter_env: ['npm_'] }, { envKeys: [], instances: 1 })).toMatchObject({ watch: true, filter_env: ['npm_'] });
   });
+
+  it('leaves out merge_logs: true in fork mode, which PM2 sets when a fork app declares no instances', () => {
+    const base = { pm_exec_path: '/x', pm_cwd: '/', exec_mode: 'fork_mode', env: {} };
+    expect(normalizeAppConfig({ ...base, merge_logs: true }, { envKeys: [], instances: 1 })).toEqual(normalizeAppConfig(base, { envKeys: [], instances: 1 }));
+    expect(normalizeAppConfig({ ...base, exec_mode: 'cluster_mode', merge_logs: true }, { envKeys: [], instances: 2 })).toMatchObject({ merge_logs: true });
+  });
 });
 
 describe('instanceCount', () => {

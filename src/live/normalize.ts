@@ -69,6 +69,9 @@ export function normalizeAppConfig(env: Record<string, unknown>, opts: Normalize
   // from the command line store on processes that never declared them.
   if (out.watch === false) delete out.watch;
   if (out.filter_env === false || (Array.isArray(out.filter_env) && out.filter_env.length === 0)) delete out.filter_env;
+  // PM2 sets merge_logs on a fork app that declares no `instances`; log paths are already
+  // compared without worker ids, so in fork mode the flag would only turn a scale into a restart.
+  if (out.exec_mode === 'fork' && out.merge_logs === true) delete out.merge_logs;
   for (const key of Object.keys(env).filter((k) => /^env_/.test(k)).sort()) out[key] = env[key];
   const vars = (env.env ?? {}) as Record<string, unknown>;
   const picked: Record<string, string> = {};
