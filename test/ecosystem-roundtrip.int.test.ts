@@ -2,7 +2,8 @@
  * import → export round trip of ecosystem files as projects write them: PM2
  * started from the exported file runs the same apps with the same options as
  * PM2 started from the original file, read back from `pm2 jlist` of two
- * isolated daemons.
+ * isolated daemons and from the apps themselves (HTTP). Also: `plan` on the
+ * imported manifests finds nothing to change in the apps the original started.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, ROOT } from './helpers/cli.js';
 import { waitFor } from './helpers/controller.js';
-import { isolatedPm2, type JlistEntry } from './helpers/pm2.js';
+import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
 const FIXTURES = join(ROOT, 'test', 'testdata', 'ecosystems');
 
@@ -74,8 +75,12 @@ async function daemonReport(home: string, list: JlistEntry[]): Promise<string> {
   return `${status}\n${logs}`;
 }
 
-/** Starts `file` (relative to `cwd`) on a fresh daemon, waits until `count` processes are online, returns the view; kills the daemon. */
-async function runOn(file: string, cwd: string, count: number, extra: string[] = [], probe?: Probe): Promise<{ apps: Record<string, AppView>; answer: unknown }> {
+/**
+ * Starts `file` (relative to `cwd`) on a fresh daemon, waits until `count`
+ * processes are online, asks the probe, runs `meanwhile` against the daemon,
+ * returns the view; kills the daemon.
+ */
+async function runOn<T>(file: string, cwd: string, count: number, extra: string[], probe?: Probe, meanwhile?: (pm2: IsolatedPm2) => Promise<T>): Promise<{ apps: Record<string, AppView>; answer: unknown; meanwhile?: T }> {
   const pm2 = isolatedPm2('pm2gt-eco-');
   try {
     const r = await pm2.pm2(['start', file, ...extra], { cwd });
@@ -87,7 +92,8 @@ async function runOn(file: string, cwd: string, count: number, extra: string[] =
     const answer = probe ? await waitFor(`an answer from ${file}`, probe).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await daemonReport(pm2.home, await pm2.jlist())}`);
     }) : undefined;
-    return { apps: view(list, pm2.env, pm2.home), answer };
+    const apps = view(list, pm2.env, pm2.home);
+    return { apps, answer, meanwhile: meanwhile ? await meanwhile(pm2) : undefined };
   } finally {
     await pm2.kill();
   }
@@ -100,23 +106,34 @@ interface RoundTrip {
   exportedText: string;
   /** The probe's answers from daemon A and daemon B. */
   answers: [unknown, unknown];
+  /** The actions `plan` finds for the imported manifests against the apps daemon A started from the original. */
+  adoption: PlanAction[];
 }
+
+interface PlanAction { task: string; action: string; reason: string; patch?: Array<{ op: string; path: string }> }
 
 const workDirs: string[] = [];
 
 /**
  * Copies the fixture to a temp dir, runs the original on daemon A, imports it
- * into `deploy/`, exports environment `env` and runs the export on daemon B,
- * started from another folder.
+ * into `deploy/` and plans environment `env` against daemon A, exports `env`
+ * and runs the export on daemon B, started from another folder.
  */
 async function roundTrip(fixture: string, file: string, opts: { count: number; pm2Env?: string; env: string; format?: 'cjs' | 'esm' | 'json'; out?: string; probe?: Probe }): Promise<RoundTrip> {
   const work = mkdtempSync(join(tmpdir(), `pm2gt-eco-${fixture}-`));
   workDirs.push(work);
   cpSync(join(FIXTURES, fixture), work, { recursive: true });
-  const a = await runOn(file, work, opts.count, opts.pm2Env ? ['--env', opts.pm2Env] : [], opts.probe);
-
-  const imported = await cli(['import', join(work, file), '--out', join(work, 'deploy')]);
-  expect(imported.code, imported.stderr).toBe(0);
+  const a = await runOn(file, work, opts.count, opts.pm2Env ? ['--env', opts.pm2Env] : [], opts.probe, async (pm2) => {
+    const imported = await cli(['import', join(work, file), '--out', join(work, 'deploy')]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const planned = await cli(['plan', '--repo', work, '--path', 'deploy', '--env', opts.env, '--json'], { env: pm2.env });
+    expect(planned.code, planned.stderr).toBe(0);
+    return (JSON.parse(planned.stdout) as { actions: PlanAction[] }).actions;
+  });
+  // PM2 keeps env_<name> blocks on the process; nothing else may differ from the imported manifests.
+  for (const action of a.meanwhile!) {
+    expect(action.patch?.map((p) => p.path).filter((path) => !/^\/env_[^/]+$/.test(path)), `${action.task}: ${action.reason}`).toEqual([]);
+  }
   const exportArgs = ['export', '--repo', work, '--path', 'deploy', '--env', opts.env, '--format', opts.format ?? 'cjs'];
   const exported = await cli(exportArgs);
   expect(exported.code, exported.stderr).toBe(0);
@@ -126,7 +143,7 @@ async function roundTrip(fixture: string, file: string, opts: { count: number; p
   const elsewhere = mkdtempSync(join(tmpdir(), 'pm2gt-eco-cwd-'));
   workDirs.push(elsewhere);
   const b = await runOn(out, elsewhere, opts.count, [], opts.probe);
-  return { work, original: a.apps, exported: b.apps, exportedText: exported.stdout, answers: [a.answer, b.answer] };
+  return { work, original: a.apps, exported: b.apps, exportedText: exported.stdout, answers: [a.answer, b.answer], adoption: a.meanwhile! };
 }
 
 afterAll(() => {
@@ -158,6 +175,7 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
 
   it('cluster mode with two instances, an app with two instances and no exec_mode, a count given as a string', async () => {
     const rt = await roundTrip('cluster', 'ecosystem.config.js', { count: 6, env: 'default', probe: httpProbe(47010) });
+    expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     expect(rt.original.web).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode', status: 'online' }, env: { NODE_ENV: 'production', PORT: '47010' } });
@@ -170,6 +188,7 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
   it('args as a string and as an array reach the program alike', async () => {
     const probe: Probe = async () => [await httpProbe(47020)(), await httpProbe(47021)()];
     const rt = await roundTrip('args', 'ecosystem.config.js', { count: 2, env: 'default', probe });
+    expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     expect(rt.answers[0]).toEqual([
@@ -181,6 +200,7 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
 
   it('interpreter none (a shell script, a command on PATH), interpreter bash, npm start', async () => {
     const rt = await roundTrip('interpreter', 'ecosystem.config.js', { count: 4, env: 'default' });
+    expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.original.ticker!.options).toMatchObject({ exec_interpreter: 'none', pm_exec_path: join(rt.work, 'ticker.sh'), args: ['fast'] });
     expect(rt.original['bash-ticker']!.options).toMatchObject({ exec_interpreter: 'bash', pm_exec_path: join(rt.work, 'ticker.sh'), args: ['slow'] });
@@ -207,6 +227,8 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
 
   it('namespace, cwd below the file, memory limit, kill timeout, no autorestart, node_args, log options', async () => {
     const rt = await roundTrip('options', 'ecosystem.config.js', { count: 2, env: 'default', probe: httpProbe(47050) });
+    // No option differs; shop-api (autorestart false) became a job, and a job with no record of a run for this revision runs again.
+    expect(rt.adoption.map((a) => [a.task, a.action, a.patch])).toEqual([['shop-api', 'restart', []]]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     const app = join(rt.work, 'app');
@@ -224,6 +246,7 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
   it('absolute paths from __dirname, log files, non-string env values, an alias, increment_var', async () => {
     const probe: Probe = async () => [await httpProbe(47060)(), await httpProbe(47061)(), await httpProbe(47062)()];
     const rt = await roundTrip('quirks', 'ecosystem.config.js', { count: 3, env: 'default', probe });
+    expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     const [quirky, first, second] = rt.answers[0] as Array<{ env: Record<string, string | undefined>; execArgv: string[] }>;
