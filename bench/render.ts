@@ -8,15 +8,14 @@
  * Targets: a full run under 500 ms, peak RSS under 150 MB; output byte-identical
  * between runs.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
-import type { DesiredState } from '../src/domain/manifest.js';
-import { loadDesiredState, type ManifestSource } from '../src/manifest/load.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const TASKS = 2000;
 const TEAMS = 20;
@@ -167,84 +166,95 @@ function writeRepository(root: string, tasks: Generated[]): void {
   }
 }
 
-function renderAll(source: ManifestSource): DesiredState[] {
-  return ENVIRONMENTS.map((env) => loadDesiredState(source, env));
+/**
+ * The measured process: plain node on the built product (dist/), as `pm2-gitops
+ * render` runs, so that its peak RSS is the renderer's and not the bench's
+ * (the generator and the TypeScript loader stay in the parent).
+ * argv: <dist load.js URL> <repo root>; prints one JSON line.
+ */
+const PROBE = `
+import { performance } from 'node:perf_hooks';
+const [loadUrl, root] = process.argv.slice(2);
+const { loadDesiredState } = await import(loadUrl);
+const ENVIRONMENTS = ${JSON.stringify(ENVIRONMENTS)};
+const source = { repoRoot: root, path: 'deploy' };
+const renderAll = () => ENVIRONMENTS.map((env) => loadDesiredState(source, env));
+const baselineMb = process.resourceUsage().maxRSS / 1024;
+let first, coldMs = 0, coldRssMb = 0;
+for (let i = 0; i < ${WARMUP}; i++) {
+  const start = performance.now();
+  const states = renderAll();
+  if (i === 0) { coldMs = performance.now() - start; coldRssMb = process.resourceUsage().maxRSS / 1024; }
+  first ??= JSON.stringify(states);
+}
+const times = [], cpuTimes = [];
+let last = [];
+for (let i = 0; i < ${RUNS}; i++) {
+  const start = performance.now();
+  const cpu = process.cpuUsage();
+  last = renderAll();
+  const used = process.cpuUsage(cpu);
+  times.push(performance.now() - start);
+  cpuTimes.push((used.user + used.system) / 1000);
+}
+const deterministic = first === JSON.stringify(last);
+const [dev, staging, prod] = last;
+const checks = [
+  ['every environment has every task', last.every((s) => s.tasks.length === ${TASKS})],
+  ['staging names carry namePrefix', staging.tasks.every((t) => t.name.startsWith('stg-') && t.dependsOn.every((d) => d.startsWith('stg-')))],
+  ['common env applied', prod.tasks.every((t) => t.process.env?.NODE_ENV === 'production') && dev.tasks.every((t) => t.process.env?.LOG_LEVEL === 'debug')],
+  ['JSON Patch by name applied', prod.tasks.filter((t) => t.process.instances === 4).length === 80],
+  ['merge patch by label applied', prod.tasks.filter((t) => t.labels.tier === 'worker').every((t) => t.process.env?.FEATURE_FLAGS === undefined && t.process.env?.POLL_MS === '1000')],
+];
+const maxRssMb = process.resourceUsage().maxRSS / 1024;
+last = first = undefined;
+globalThis.gc();
+const liveMb = process.memoryUsage().heapUsed / 1048576;
+console.log(JSON.stringify({ baselineMb, coldMs, coldRssMb, times, cpuTimes, deterministic, checks, maxRssMb, liveMb }));
+`;
+
+interface ProbeResult {
+  baselineMb: number; coldMs: number; coldRssMb: number; times: number[]; cpuTimes: number[]; deterministic: boolean;
+  checks: Array<[string, boolean]>; maxRssMb: number; liveMb: number;
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
 function main(): void {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
   const root = mkdtempSync(join(tmpdir(), 'pm2gt-bench-render-'));
   try {
-    // Only the counts of the generated tasks outlive writing them, so that they weigh nothing on the measure.
-    const kinds = ((tasks) => {
-      writeRepository(root, tasks);
-      return (['job', 'fork', 'cluster'] as const).map((k) => tasks.filter((t) => t.kind === k).length);
-    })(generateTasks());
-    const source: ManifestSource = { repoRoot: root, path: 'deploy' };
+    const tasks = generateTasks();
+    writeRepository(root, tasks);
+    const kinds = (['job', 'fork', 'cluster'] as const).map((k) => tasks.filter((t) => t.kind === k).length);
+    const probe = join(root, 'probe.mjs');
+    writeFileSync(probe, PROBE);
+    const out = execFileSync(process.execPath, ['--expose-gc', probe, pathToFileURL(join(ROOT, 'dist/manifest/load.js')).href, root], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as ProbeResult;
 
-    const baselineMb = process.resourceUsage().maxRSS / 1024;
-
-    // The first run parses every file; later runs of an unchanged repository reuse the parse.
-    let first: string | undefined;
-    let coldMs = 0;
-    for (let i = 0; i < WARMUP; i++) {
-      const start = performance.now();
-      const states = renderAll(source);
-      if (i === 0) coldMs = performance.now() - start;
-      first ??= JSON.stringify(states);
-    }
-    const times: number[] = [];
-    const cpuTimes: number[] = [];
-    let last: DesiredState[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const start = performance.now();
-      const cpu = process.cpuUsage();
-      last = renderAll(source);
-      const used = process.cpuUsage(cpu);
-      times.push(performance.now() - start);
-      cpuTimes.push((used.user + used.system) / 1000);
-    }
-    const second = JSON.stringify(last);
-    const deterministic = first === second;
-
-    // The rendering must really reflect the overlays, or the timing means nothing.
-    const [dev, staging, prod] = last as [DesiredState, DesiredState, DesiredState];
-    const counts = last.map((s) => s.tasks.length);
-    const checks: Array<[string, boolean]> = [
-      ['every environment has every task', counts.every((c) => c === TASKS)],
-      ['staging names carry namePrefix', staging.tasks.every((t) => t.name.startsWith('stg-') && t.dependsOn.every((d) => d.startsWith('stg-')))],
-      ['common env applied', prod.tasks.every((t) => t.process.env?.NODE_ENV === 'production') && dev.tasks.every((t) => t.process.env?.LOG_LEVEL === 'debug')],
-      ['JSON Patch by name applied', prod.tasks.filter((t) => t.process.instances === 4).length === 80],
-      ['merge patch by label applied', prod.tasks.filter((t) => t.labels.tier === 'worker').every((t) => t.process.env?.FEATURE_FLAGS === undefined && t.process.env?.POLL_MS === '1000')],
-    ];
-
-    const sorted = [...times].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)]!;
-    const best = sorted[0]!;
-    const cpuMedian = [...cpuTimes].sort((a, b) => a - b)[Math.floor(cpuTimes.length / 2)]!;
-    const rssMb = process.resourceUsage().maxRSS / 1024;
-    const met = median < TARGET_MS && rssMb < TARGET_RSS_MB;
-    // Measured after the peak was read: what stays reachable (parsed files, the last three states) after a full collection.
-    setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-    const liveMb = process.memoryUsage().heapUsed / 1048576;
+    const med = median(r.times);
+    const best = Math.min(...r.times);
+    const met = med < TARGET_MS && r.maxRssMb < TARGET_RSS_MB;
     const lines = [
-      'render benchmark: load + render + validate of every environment (loadDesiredState, as `pm2-gitops render`)',
+      'render benchmark: load + render + validate of every environment (loadDesiredState, as `pm2-gitops render`; plain node on dist/)',
       `  tasks                 : ${TASKS} per environment (${kinds[0]} jobs, ${kinds[1]} fork, ${kinds[2]} cluster)`,
       `  environments          : ${ENVIRONMENTS.length} (${ENVIRONMENTS.join(', ')})`,
       `  runs                  : ${RUNS} after ${WARMUP} warm-up`,
-      `  ms per 3-env render   : median ${median.toFixed(1)}, best ${best.toFixed(1)}   (target: under ${TARGET_MS})`,
-      `  CPU ms per render     : median ${cpuMedian.toFixed(1)}`,
-      `  first (cold) render   : ${coldMs.toFixed(1)} ms (parses every file)`,
-      `  tasks/second          : ${Math.round((TASKS * ENVIRONMENTS.length) / (median / 1000))} (median)`,
-      `  peak RSS              : ${rssMb.toFixed(1)} MB   (target: under ${TARGET_RSS_MB}); ${baselineMb.toFixed(1)} MB before the first render (node, tsx, generated data)`,
-      `  live heap after runs  : ${liveMb.toFixed(1)} MB after a full GC (modules, parsed files kept for reuse, the last 3 rendered states)`,
+      `  ms per 3-env render   : median ${med.toFixed(1)}, best ${best.toFixed(1)}   (target: under ${TARGET_MS})`,
+      `  CPU ms per render     : median ${median(r.cpuTimes).toFixed(1)}`,
+      `  first (cold) render   : ${r.coldMs.toFixed(1)} ms (parses every file), peak RSS ${r.coldRssMb.toFixed(1)} MB after it`,
+      `  tasks/second          : ${Math.round((TASKS * ENVIRONMENTS.length) / (med / 1000))} (median)`,
+      `  peak RSS              : ${r.maxRssMb.toFixed(1)} MB   (target: under ${TARGET_RSS_MB}); ${r.baselineMb.toFixed(1)} MB before the first render`,
+      `  live heap after runs  : ${r.liveMb.toFixed(1)} MB after a full GC (modules, parsed files kept for reuse)`,
       `  load average          : ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-      `  deterministic output  : ${deterministic ? 'yes (two renders byte-identical)' : 'NO (renders differ)'}`,
-      ...checks.map(([what, ok]) => `  check: ${what.padEnd(34)}: ${ok ? 'ok' : 'FAILED'}`),
+      `  deterministic output  : ${r.deterministic ? 'yes (two renders byte-identical)' : 'NO (renders differ)'}`,
+      ...r.checks.map(([what, ok]) => `  check: ${what.padEnd(34)}: ${ok ? 'ok' : 'FAILED'}`),
       `  targets met           : ${met ? 'yes' : 'no'}`,
     ];
     console.log(lines.join('\n'));
-    if (!deterministic || checks.some(([, ok]) => !ok)) process.exitCode = 1;
+    if (!r.deterministic || r.checks.some(([, ok]) => !ok)) process.exitCode = 1;
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
