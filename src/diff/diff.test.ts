@@ -29,6 +29,21 @@ describe('diff', () => {
   });
 });
 
+describe('diff of env_* blocks', () => {
+  const marker = { environment: 'dev', task: 'web', revision: 'r1', envKeys: [] };
+  it('ignores the env_* blocks of an adopted process that the manifest does not declare', () => {
+    const adopted = live('web', { a: 1, env_production: { DB: 'x' } });
+    expect(diff([{ name: 'web', type: 'service', comparable: { a: 1 } }], [adopted])[0]!.kind).toBe('in-sync');
+    const declared = diff([{ name: 'web', type: 'service', comparable: { a: 1, env_production: { DB: 'y' } } }], [adopted])[0]!;
+    expect(declared.patch.map((p) => [p.op, p.path])).toEqual([['replace', '/env_production/DB']]);
+  });
+
+  it('removes an env_* block from a process pm2-gitops started', () => {
+    const managed = { ...live('web', { a: 1, env_production: { DB: 'x' } }), marker };
+    expect(diff([{ name: 'web', type: 'service', comparable: { a: 1 } }], [managed])[0]!.patch.map((p) => [p.op, p.path])).toEqual([['remove', '/env_production']]);
+  });
+});
+
 describe('redactPatch', () => {
   it('hides env values, whole env maps and env_* blocks, and nothing else', () => {
     const out = redactPatch([

@@ -29,6 +29,21 @@ function sortOps(ops: PatchOperation[]): PatchOperation[] {
   return [...ops].sort((a, b) => a.path.localeCompare(b.path) || a.op.localeCompare(b.op));
 }
 
+/**
+ * The live options to compare with `desired`. A process that pm2-gitops did not
+ * start (adopted from an ecosystem file) keeps the `env_<name>` blocks of that
+ * file; they only matter to a later `pm2 restart --env <name>`, so ones the
+ * manifest does not declare are no reason to restart it.
+ */
+function comparedLive(l: LiveTask, desired: ComparableProcess): ComparableProcess {
+  if (l.marker) return l.process;
+  const undeclared = Object.keys(l.process).filter((k) => k.startsWith('env_') && !(k in desired));
+  if (undeclared.length === 0) return l.process;
+  const out: ComparableProcess = { ...l.process };
+  for (const k of undeclared) delete out[k];
+  return out;
+}
+
 /** Diffs every task; drifts are sorted by task name. */
 export function diff(desired: readonly DesiredSide[], live: readonly LiveTask[]): Drift[] {
   const liveByName = new Map(live.map((l) => [l.name, l]));
@@ -39,7 +54,7 @@ export function diff(desired: readonly DesiredSide[], live: readonly LiveTask[])
       out.push({ task: d.name, kind: 'missing', patch: [], unhealthy: [] });
       continue;
     }
-    const patch = sortOps(redactPatch(compare(l.process, d.comparable) as PatchOperation[]));
+    const patch = sortOps(redactPatch(compare(comparedLive(l, d.comparable), d.comparable) as PatchOperation[]));
     out.push({ task: d.name, kind: patch.length ? 'changed' : 'in-sync', patch, unhealthy: unhealthyOf(l, d.type) });
   }
   const declared = new Set(desired.map((d) => d.name));
