@@ -128,5 +128,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Resolves once everything written to `stream` so far has been handed to the OS (a pipe takes 64 KiB at a time). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => { stream.write('', () => resolve()); });
+}
+
 const code = await main(process.argv);
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
+// Exit explicitly: a PM2 client or a watcher may still hold the event loop open.
 process.exit(code);
