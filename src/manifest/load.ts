@@ -5,9 +5,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
+import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
 import { render } from '../render/render.js';
-import { parseManifestFile, type ParsedFile } from './parse.js';
+import { parseManifestFile, type ParsedDocument, type ParsedFile } from './parse.js';
+import { copyValue, deepFreeze } from './values.js';
 
 const SKIP_DIRS = new Set(['node_modules']);
 
@@ -40,40 +42,34 @@ export interface ManifestSource {
  * after revision) reads the same files again; YAML parsing dominates the cost,
  * so a file whose text is unchanged is not parsed again. Only plain values are
  * kept: the YAML syntax tree, needed only for the line numbers of diagnostics,
- * is rebuilt from the text when a position is asked for.
+ * is rebuilt from the text when a position is asked for. The kept files are
+ * deeply frozen and shared by every render of them, which never changes its
+ * input; `readManifestFiles` hands out copies.
  */
 const parsedFiles = new Map<string, { text: string; parsed: ParsedFile }>();
 const PARSED_FILES_LIMIT = 20_000;
 
+function frozenDocument(doc: ParsedDocument): ParsedDocument {
+  deepFreeze(doc.value);
+  return Object.freeze(doc);
+}
+
 function withoutSyntaxTree(parsed: ParsedFile, text: string): ParsedFile {
-  const { file } = parsed; // the closure below must not keep `parsed`, which holds the syntax tree
+  const { file } = parsed; // the closures below must not keep `parsed`, which holds the syntax tree
   let reparsed: ParsedFile | undefined;
   const locate = (index: number, pointer: string) => {
     reparsed ??= parseManifestFile(file, text);
     return reparsed.documents.find((d) => d.index === index)?.locate(pointer);
   };
-  return {
-    ...parsed,
-    documents: parsed.documents.map(({ index, value }) => ({ file, index, value, locate: (pointer: string) => locate(index, pointer) })),
-  };
+  return Object.freeze({
+    file,
+    diagnostics: Object.freeze(parsed.diagnostics.map((d) => Object.freeze({ ...d }))) as Diagnostic[],
+    documents: Object.freeze(parsed.documents.map(({ index, value }) => frozenDocument({ file, index, value, locate: (pointer: string) => locate(index, pointer) }))) as ParsedDocument[],
+    ...(parsed.unreadable ? { unreadable: Object.freeze(parsed.unreadable.map((d) => frozenDocument({ ...d }))) as ParsedDocument[] } : {}),
+  });
 }
 
-/** Deep copy of a parsed YAML value: plain data, so a recursive copy is several times cheaper than structuredClone. */
-function copyValue(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(copyValue);
-  if (Object.getPrototypeOf(value) !== Object.prototype) return structuredClone(value);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const copy = copyValue((value as Record<string, unknown>)[key]);
-    // A YAML key "__proto__" is an own property, as the parser makes it; never a prototype.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
-    else out[key] = copy;
-  }
-  return out;
-}
-
-/** Parses one file, or reuses the parse of identical text; callers get their own copy of every value. */
+/** Parses one file, or reuses the parse of identical text; the result is shared and deeply frozen. */
 function parseFile(file: string, text: string): ParsedFile {
   let entry = parsedFiles.get(file);
   if (entry?.text !== text) {
@@ -81,12 +77,21 @@ function parseFile(file: string, text: string): ParsedFile {
     entry = { text, parsed: withoutSyntaxTree(parseManifestFile(file, text), text) };
     parsedFiles.set(file, entry);
   }
-  const { parsed } = entry;
-  return { ...parsed, diagnostics: [...parsed.diagnostics], documents: parsed.documents.map((d) => ({ ...d, value: copyValue(d.value) })) };
+  return entry.parsed;
 }
 
-/** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */
-export function readManifestFiles(source: ManifestSource): ParsedFile[] {
+/** A caller's own copy of a shared parsed file: every value and diagnostic in it can be changed freely. */
+function copyParsedFile(parsed: ParsedFile): ParsedFile {
+  return {
+    ...parsed,
+    diagnostics: parsed.diagnostics.map((d) => ({ ...d })),
+    documents: parsed.documents.map((d) => ({ ...d, value: copyValue(d.value) })),
+    ...(parsed.unreadable ? { unreadable: parsed.unreadable.map((d) => ({ ...d, value: copyValue(d.value) })) } : {}),
+  };
+}
+
+/** The shared, deeply frozen parse of every `*.yaml`/`*.yml` under the manifest folder. */
+function readSharedFiles(source: ManifestSource): ParsedFile[] {
   const root = resolve(source.repoRoot);
   const dir = resolve(root, source.path ?? '.');
   const rel = relative(root, dir);
@@ -99,10 +104,16 @@ export function readManifestFiles(source: ManifestSource): ParsedFile[] {
   return files.sort().map((full) => parseFile(toPosix(relative(root, full)), readFileSync(full, 'utf8')));
 }
 
+/** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */
+export function readManifestFiles(source: ManifestSource): ParsedFile[] {
+  return readSharedFiles(source).map(copyParsedFile);
+}
+
 /** Loads, renders and validates one environment; throws ValidationError with every diagnostic. */
 export function loadDesiredState(source: ManifestSource, environment: string): DesiredState {
   const root = resolve(source.repoRoot);
-  const files = readManifestFiles(source);
+  // The render never changes its input and shares nothing of it with its result: no copy is needed.
+  const files = readSharedFiles(source);
   const result = render({
     files,
     environment,
@@ -112,7 +123,8 @@ export function loadDesiredState(source: ManifestSource, environment: string): D
   });
   if (!result.state) {
     const count = result.diagnostics.length;
-    throw new ValidationError(`environment ${environment} is invalid: ${count} problem${count === 1 ? '' : 's'}`, result.diagnostics);
+    const diagnostics = result.diagnostics.map((d) => ({ ...d }));
+    throw new ValidationError(`environment ${environment} is invalid: ${count} problem${count === 1 ? '' : 's'}`, diagnostics);
   }
   return result.state;
 }

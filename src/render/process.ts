@@ -3,6 +3,7 @@
  * `out` → `out_file`, … so that desired and live state compare key by key.
  */
 import type { ProcessSpec } from '../domain/manifest.js';
+import { copyValue } from '../manifest/values.js';
 
 /** Alias → PM2's own option name, from PM2's lib/API/schema.json. */
 export const PROCESS_ALIASES: Readonly<Record<string, string>> = {
@@ -48,7 +49,8 @@ export function foldProcess(raw: Record<string, unknown>, baseEnv: Record<string
     const option = PROCESS_ALIASES[key] ?? key;
     if (option !== key && option in raw) conflicts.push({ alias: key, option });
     if (option !== key && option in raw) continue;
-    folded[option] = value;
+    // The output shares nothing with the manifest it came from (env maps are rebuilt below).
+    folded[option] = option === 'env' || /^env_/.test(option) ? value : copyValue(value);
   }
   if (typeof folded.exec_mode === 'string') folded.exec_mode = folded.exec_mode.replace(/_mode$/, '');
   const env = stringifyEnv({ ...baseEnv, ...(folded.env as Record<string, unknown> | undefined) });

@@ -8,6 +8,7 @@ import {
   DEFAULT_POLICY, type DesiredState, type DesiredTask, type EnvironmentManifest, type Policy, type TaskManifest,
 } from '../domain/manifest.js';
 import type { ParsedDocument, ParsedFile } from '../manifest/parse.js';
+import { copyValue } from '../manifest/values.js';
 import { validateDocument, validateValue } from '../validate/schema.js';
 import { validateRules, type TaskOrigin } from '../validate/rules.js';
 import { applyOverlay, matchesTarget } from './patches.js';
@@ -192,11 +193,12 @@ function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { t
     file,
     type,
     dependsOn: [...(m.spec.dependsOn ?? [])].map((d) => `${prefix}${d}`).sort(),
-    labels: { ...(m.metadata.labels ?? {}) },
-    context: { ...(m.metadata.context ?? {}) },
-    ...(m.spec.health ? { health: m.spec.health } : {}),
-    ...(m.spec.hosts ? { hosts: [...m.spec.hosts] } : {}),
-    ...(m.spec.hostSelector ? { hostSelector: { ...m.spec.hostSelector } } : {}),
+    // The task shares nothing with its manifest, which may be shared by other renders.
+    labels: copyValue(m.metadata.labels ?? {}),
+    context: copyValue(m.metadata.context ?? {}),
+    ...(m.spec.health ? { health: copyValue(m.spec.health) } : {}),
+    ...(m.spec.hosts ? { hosts: copyValue(m.spec.hosts) } : {}),
+    ...(m.spec.hostSelector ? { hostSelector: copyValue(m.spec.hostSelector) } : {}),
     process,
   };
   return { task, conflicts };

@@ -1,0 +1,92 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadDesiredState, readManifestFiles } from './load.js';
+
+const ENVIRONMENT = `apiVersion: pm2-gitops/v1
+kind: Environment
+metadata: { name: dev }
+spec:
+  resources: [../../base]
+  namespace: dev
+  env: { NODE_ENV: development }
+  patches:
+    - target: { labels: { tier: web } }
+      merge: { spec: { process: { env: { DEBUG: "1" } } } }
+`;
+
+const API = `apiVersion: pm2-gitops/v1
+kind: Task
+metadata:
+  name: api
+  labels: { tier: web }
+  context: { intent: serve the API, stakeholders: [core, sre] }
+spec:
+  health: { http: { url: "http://127.0.0.1:3000/healthz" }, timeoutSeconds: 5 }
+  process: { script: apps/server.js, args: [--port, "3000"], env: { PORT: 3000 } }
+`;
+
+const JOB = `apiVersion: pm2-gitops/v1
+kind: Task
+metadata: { name: migrate, labels: { tier: data } }
+spec:
+  type: job
+  process: { script: apps/migrate.js, args: [--all], node_args: [--max-old-space-size=64] }
+`;
+
+let root: string;
+
+function write(path: string, text: string): void {
+  const full = join(root, path);
+  mkdirSync(join(full, '..'), { recursive: true });
+  writeFileSync(full, text);
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'pm2gt-load-'));
+  write('deploy/environments/dev/environment.yaml', ENVIRONMENT);
+  write('deploy/base/api.yaml', API);
+  write('deploy/base/migrate.yaml', JOB);
+  write('deploy/apps/server.js', '');
+  write('deploy/apps/migrate.js', '');
+});
+
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const source = () => ({ repoRoot: root, path: 'deploy' });
+
+describe('loadDesiredState', () => {
+  it('returns a state that shares nothing with the files kept for the next render', () => {
+    const first = loadDesiredState(source(), 'dev');
+    const expected = JSON.stringify(first);
+    // Change every nested part of the first result, as a caller may.
+    for (const task of first.tasks) {
+      task.labels.tier = 'changed';
+      (task.context.stakeholders as string[] | undefined)?.push('changed');
+      if (task.health?.http) task.health.http.url = 'changed';
+      (task.process.args as string[]).push('changed');
+      (task.process.node_args as string[] | undefined)?.push('changed');
+      task.process.env!.PORT = 'changed';
+      task.dependsOn.push('changed');
+    }
+    first.policy.approvals.required = 99;
+    const second = loadDesiredState(source(), 'dev');
+    expect(JSON.stringify(second)).toBe(expected);
+    expect(second.tasks.find((t) => t.name === 'api')!.process.env).toEqual({ DEBUG: '1', NODE_ENV: 'development', PORT: '3000' });
+  });
+
+  it('is not affected by changes to the values readManifestFiles hands out', () => {
+    const expected = JSON.stringify(loadDesiredState(source(), 'dev'));
+    const files = readManifestFiles(source());
+    for (const file of files) {
+      for (const doc of file.documents) {
+        const value = doc.value as { metadata: { name: string; labels?: Record<string, string> }; spec: { process?: { args?: string[] } } };
+        expect(Object.isFrozen(value)).toBe(false);
+        value.metadata.labels = { tier: 'changed' };
+        value.spec.process?.args?.push('changed');
+      }
+    }
+    expect(JSON.stringify(loadDesiredState(source(), 'dev'))).toBe(expected);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Plain manifest values (pure): deep copies, and deep freezing of the values
+ * that are shared between renders, so that shared data cannot be changed by
+ * mistake and results derived from it can be kept for as long as it lives.
+ */
+
+/** Roots frozen by `deepFreeze`: everything reachable from them is frozen too. */
+const deeplyFrozen = new WeakSet<object>();
+
+/**
+ * Freezes `value` and everything reachable from it, and records it as deeply
+ * frozen. Cycles (recursive YAML aliases) are fine: a node is frozen before its
+ * children are visited, and frozen nodes are not visited again. Only nodes
+ * frozen here are expected to be frozen already, so a frozen node is taken as
+ * deeply frozen.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  freezeNode(value);
+  deeplyFrozen.add(value);
+  return value;
+}
+
+function freezeNode(node: object): void {
+  if (Object.isFrozen(node)) return;
+  Object.freeze(node);
+  if (Array.isArray(node)) {
+    for (const item of node) if (item !== null && typeof item === 'object') freezeNode(item);
+    return;
+  }
+  for (const key of Object.keys(node)) {
+    const item = (node as Record<string, unknown>)[key];
+    if (item !== null && typeof item === 'object') freezeNode(item);
+  }
+}
+
+/** Whether `value` was frozen, with everything it holds, by `deepFreeze`; results derived from it cannot go stale. */
+export function isDeeplyFrozen(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && deeplyFrozen.has(value);
+}
+
+/**
+ * Deep copy of a parsed YAML value: plain data, so a recursive copy is several
+ * times cheaper than structuredClone. The copy is never frozen.
+ */
+export function copyValue<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => copyValue(item)) as T;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const copy = copyValue((value as Record<string, unknown>)[key]);
+    // A YAML key "__proto__" is an own property, as the parser makes it; never a prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    else out[key] = copy;
+  }
+  return out as T;
+}
