@@ -31,34 +31,81 @@ export interface FoldResult {
   conflicts: Array<{ alias: string; option: string }>;
 }
 
+/** Whether `keys` is already in the order `keys.sort()` would give (UTF-16 code units). */
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
+}
+
+/** The keys of `value` in sorted order; sorts only when they are not sorted already. */
+function sortedKeys(value: object): string[] {
+  const keys = Object.keys(value);
+  return isSorted(keys) ? keys : keys.sort();
+}
+
+/**
+ * `env` laid over `base`, every value turned into the string the process will
+ * see, keys sorted: the same as stringifyEnv({ ...base, ...env }) without the
+ * intermediate map.
+ */
+function mergeEnv(base: Record<string, unknown>, env: Record<string, unknown> | undefined): Record<string, string> {
+  if (env === undefined || env === null) return stringifyEnv(base);
+  const keys: string[] = [];
+  for (const key in base) if (Object.hasOwn(base, key) && !Object.hasOwn(env, key)) keys.push(key);
+  for (const key in env) if (Object.hasOwn(env, key)) keys.push(key);
+  if (!isSorted(keys)) keys.sort();
+  const out: Record<string, string> = {};
+  for (const key of keys) out[key] = String(Object.hasOwn(env, key) ? env[key] : base[key]);
+  return out;
+}
+
 /** Turns every env value into the string the process will see. */
 export function stringifyEnv(env: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of Object.keys(env ?? {}).sort()) out[key] = String((env as Record<string, unknown>)[key]);
+  if (env === undefined || env === null) return out;
+  for (const key of sortedKeys(env)) out[key] = String(env[key]);
   return out;
 }
+
+const NO_ENV: Record<string, unknown> = Object.freeze({});
 
 /**
  * Folds aliases, normalises `exec_mode` and env values, merges `baseEnv` under
  * the task's own env and sorts keys, so equal options always serialise equally.
+ * `defaults` fill in options the task leaves out. The result shares no value
+ * with `raw`.
  */
-export function foldProcess(raw: Record<string, unknown>, baseEnv: Record<string, unknown> = {}): FoldResult {
+export function foldProcess(raw: Record<string, unknown>, baseEnv: Record<string, unknown> = NO_ENV, defaults?: Record<string, unknown>): FoldResult {
   const conflicts: FoldResult['conflicts'] = [];
   const folded: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
+  let envMaps = false;
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key)) continue;
     const option = PROCESS_ALIASES[key] ?? key;
-    if (option !== key && option in raw) conflicts.push({ alias: key, option });
-    if (option !== key && option in raw) continue;
-    // The output shares nothing with the manifest it came from (env maps are rebuilt below).
-    folded[option] = option === 'env' || /^env_/.test(option) ? value : copyValue(value);
+    if (option !== key && option in raw) {
+      conflicts.push({ alias: key, option });
+      continue;
+    }
+    if (option === 'env') continue; // merged with baseEnv below
+    if (option.startsWith('env_')) {
+      envMaps = true;
+      folded[option] = raw[key];
+    } else {
+      // The output shares nothing with the manifest it came from.
+      folded[option] = copyValue(raw[key]);
+    }
   }
+  if (defaults) for (const key of Object.keys(defaults)) if (!Object.hasOwn(folded, key)) folded[key] = defaults[key];
   if (typeof folded.exec_mode === 'string') folded.exec_mode = folded.exec_mode.replace(/_mode$/, '');
-  const env = stringifyEnv({ ...baseEnv, ...(folded.env as Record<string, unknown> | undefined) });
-  if (Object.keys(env).length > 0 || folded.env !== undefined) folded.env = env;
-  for (const key of Object.keys(folded)) {
-    if (/^env_/.test(key)) folded[key] = stringifyEnv(folded[key] as Record<string, unknown>);
+  const ownEnv = raw.env as Record<string, unknown> | undefined;
+  const env = mergeEnv(baseEnv, ownEnv);
+  let hasEnv = ownEnv !== undefined;
+  if (!hasEnv) for (const key in env) if (Object.hasOwn(env, key)) { hasEnv = true; break; }
+  if (hasEnv) folded.env = env;
+  if (envMaps) {
+    for (const key of Object.keys(folded)) if (key.startsWith('env_')) folded[key] = stringifyEnv(folded[key] as Record<string, unknown>);
   }
   const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(folded).sort()) sorted[key] = folded[key];
+  for (const key of sortedKeys(folded)) sorted[key] = folded[key];
   return { process: sorted as ProcessSpec, conflicts };
 }

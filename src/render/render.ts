@@ -182,25 +182,36 @@ function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagn
   return patched;
 }
 
+/** Options every task has unless it sets them. */
+const PROCESS_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze({ cwd: '.' });
+
+/** Whether `list` is already in the order `list.sort()` would give. */
+function isSorted(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i - 1]! > list[i]!) return false;
+  return true;
+}
+
 function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { task: DesiredTask; conflicts: Array<{ alias: string; option: string }> } {
   const prefix = env.spec.namePrefix ?? '';
-  const { process, conflicts } = foldProcess({ cwd: '.', ...(m.spec.process as Record<string, unknown>) }, env.spec.env ?? {});
+  const { process, conflicts } = foldProcess(m.spec.process as Record<string, unknown>, env.spec.env ?? {}, PROCESS_DEFAULTS);
   const type = m.spec.type ?? 'service';
   if (type === 'job' && process.autorestart === undefined) process.autorestart = false;
-  const task: DesiredTask = {
+  const dependsOn = (m.spec.dependsOn ?? []).map((d) => `${prefix}${d}`);
+  // The task shares nothing with its manifest, which may be shared by other renders.
+  // Properties are added in the order the serialised task has always had.
+  const task = {
     name: `${prefix}${m.metadata.name}`,
     sourceName: m.metadata.name,
     file,
     type,
-    dependsOn: [...(m.spec.dependsOn ?? [])].map((d) => `${prefix}${d}`).sort(),
-    // The task shares nothing with its manifest, which may be shared by other renders.
+    dependsOn: isSorted(dependsOn) ? dependsOn : dependsOn.sort(),
     labels: copyValue(m.metadata.labels ?? {}),
     context: copyValue(m.metadata.context ?? {}),
-    ...(m.spec.health ? { health: copyValue(m.spec.health) } : {}),
-    ...(m.spec.hosts ? { hosts: copyValue(m.spec.hosts) } : {}),
-    ...(m.spec.hostSelector ? { hostSelector: copyValue(m.spec.hostSelector) } : {}),
-    process,
-  };
+  } as DesiredTask;
+  if (m.spec.health) task.health = copyValue(m.spec.health);
+  if (m.spec.hosts) task.hosts = copyValue(m.spec.hosts);
+  if (m.spec.hostSelector) task.hostSelector = copyValue(m.spec.hostSelector);
+  task.process = process;
   return { task, conflicts };
 }
 
