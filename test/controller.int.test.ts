@@ -93,6 +93,7 @@ describe('the controller (run)', () => {
     }, 20_000, 200);
     expect(healed.pm_id).toBe(web.pm_id);
     expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+    if (!/process web (stop|exit)/.test(ctl.logs())) console.log(ctl.logs().split('\n').slice(-25).join('\n'));
     expect(ctl.logs()).toMatch(/process web (stop|exit)/);
   });
 

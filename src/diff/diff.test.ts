@@ -38,6 +38,13 @@ describe('diff of env_* blocks', () => {
     expect(declared.patch.map((p) => [p.op, p.path])).toEqual([['replace', '/env_production/DB']]);
   });
 
+  it('ignores merge_logs: true that the manifest does not declare (the PM2 CLI stores it on stop and restart)', () => {
+    const managed = { ...live('web', { a: 1, exec_mode: 'cluster', merge_logs: true }), marker };
+    expect(diff([{ name: 'web', type: 'service', comparable: { a: 1, exec_mode: 'cluster' } }], [managed])[0]!.kind).toBe('in-sync');
+    const declared = diff([{ name: 'web', type: 'service', comparable: { a: 1, exec_mode: 'cluster', merge_logs: false } }], [managed])[0]!;
+    expect(declared.patch).toEqual([{ op: 'replace', path: '/merge_logs', value: false }]);
+  });
+
   it('removes an env_* block from a process pm2-gitops started', () => {
     const managed = { ...live('web', { a: 1, env_production: { DB: 'x' } }), marker };
     expect(diff([{ name: 'web', type: 'service', comparable: { a: 1 } }], [managed])[0]!.patch.map((p) => [p.op, p.path])).toEqual([['remove', '/env_production']]);

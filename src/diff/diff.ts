@@ -30,14 +30,16 @@ function sortOps(ops: PatchOperation[]): PatchOperation[] {
 }
 
 /**
- * The live options to compare with `desired`. A process that pm2-gitops did not
- * start (adopted from an ecosystem file) keeps the `env_<name>` blocks of that
- * file; they only matter to a later `pm2 restart --env <name>`, so ones the
- * manifest does not declare are no reason to restart it.
+ * The live options to compare with `desired`, without what PM2 itself adds to
+ * processes that never declared it. A process that pm2-gitops did not start
+ * (adopted from an ecosystem file) keeps the `env_<name>` blocks of that file;
+ * they only matter to a later `pm2 restart --env <name>`. The PM2 CLI's
+ * `stop`/`restart` of a cluster app stores `merge_logs: true`, which only
+ * changes the log file names of workers started later (paths are compared
+ * without worker ids). Neither is a reason to restart a process.
  */
 function comparedLive(l: LiveTask, desired: ComparableProcess): ComparableProcess {
-  if (l.marker) return l.process;
-  const undeclared = Object.keys(l.process).filter((k) => k.startsWith('env_') && !(k in desired));
+  const undeclared = Object.keys(l.process).filter((k) => !(k in desired) && ((!l.marker && k.startsWith('env_')) || (k === 'merge_logs' && l.process[k] === true)));
   if (undeclared.length === 0) return l.process;
   const out: ComparableProcess = { ...l.process };
   for (const k of undeclared) delete out[k];

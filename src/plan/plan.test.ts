@@ -56,6 +56,12 @@ describe('plan', () => {
     expect(both.actions[0]).toMatchObject({ action: 'reload', from: 2, to: 3 });
   });
 
+  it('restarts a changed cluster task with a stopped worker: a reload would leave it stopped', () => {
+    const cl = (over: Partial<ComparableProcess> = {}) => proc({ exec_mode: 'cluster', instances: 2, ...over });
+    const p = planFor([task('a', { execMode: 'cluster', instances: 2 })], { a: cl({ kill_timeout: 5000 }) }, [live('a', cl(), {}, ['online', 'stopped'])]);
+    expect(p.actions[0]).toMatchObject({ action: 'restart', pmIds: [10, 11] });
+  });
+
   it('restarts instead of reloading when the exec mode changes', () => {
     const p = planFor([task('a', { execMode: 'cluster' })], { a: proc({ exec_mode: 'cluster' }) }, [live('a', proc())]);
     expect(p.actions[0]!.action).toBe('restart');

@@ -72,7 +72,8 @@ function serviceAction(task: PlanTask, drift: Drift, live: LiveTask | undefined,
   if (drift.kind === 'changed') {
     const liveCluster = live.process.exec_mode === 'cluster';
     const countChange = count !== task.instances ? { from: count, to: task.instances } : {};
-    if (task.execMode === 'cluster' && liveCluster) return { ...base, ...countChange, action: 'reload', reason: `options changed: ${describePatch(drift)}; zero-downtime reload` };
+    // PM2's reload leaves stopped workers stopped: a restart starts them with the new options.
+    if (task.execMode === 'cluster' && liveCluster && drift.unhealthy.length === 0) return { ...base, ...countChange, action: 'reload', reason: `options changed: ${describePatch(drift)}; zero-downtime reload` };
     return { ...base, ...countChange, action: 'restart', reason: `options changed: ${describePatch(drift)}` };
   }
   if (drift.unhealthy.length) {
