@@ -137,6 +137,7 @@ function crashSuite(mode: Mode, port: number, namespace: string): void {
       expect(procs).toHaveLength(instances + 1);
 
       const reports = evidence();
+      if (reports.length !== 2) { console.log(statusText()); console.log(ctl.logs().split('\n').filter((l) => /"msg":"(dev:|reconciling|applying|[a-z]+ web)/.test(l)).slice(0, 30).join('\n')); }
       expect(reports).toHaveLength(2);
       const forSecond = reports.filter((n) => n.endsWith(`-${second.slice(0, 12)}.json`));
       expect(forSecond).toHaveLength(1);

@@ -11,6 +11,9 @@ import type { Pm2Entry } from '../domain/live.js';
 
 const require = createRequire(import.meta.url);
 
+/** How long a reload waits for one of the same worker that PM2 still runs (a cluster worker's listen_timeout plus kill_timeout, with room). */
+const RELOAD_IN_PROGRESS_WAIT_MS = 60_000;
+
 interface Pm2RpcClient {
   executeRemote(method: string, arg: unknown, cb: (err: unknown, res: unknown) => void): void;
   notifyGod?(action: string, id: number): void;
@@ -125,7 +128,18 @@ export class Pm2Client {
 
   /** Zero-downtime reload of one cluster worker, with a new configuration as for restart(). */
   async reload(pmId: number, conf?: Record<string, unknown>, unset: readonly string[] = []): Promise<void> {
-    await this.call('reloadProcessId', { id: pmId, env: this.updateEnv(conf, unset) });
+    // PM2 refuses to reload a worker whose previous reload (ours, cut short, or one by hand) is still
+    // replacing it, and does not list the outgoing worker: wait for that reload to end, then do ours.
+    const deadline = Date.now() + RELOAD_IN_PROGRESS_WAIT_MS;
+    for (;;) {
+      try {
+        await this.call('reloadProcessId', { id: pmId, env: this.updateEnv(conf, unset) });
+        return;
+      } catch (err) {
+        if (!(err instanceof Error && /Reload already in progress/.test(err.message)) || Date.now() > deadline) throw err;
+        await new Promise((resolve) => { setTimeout(resolve, 250); });
+      }
+    }
   }
 
   private updateEnv(conf: Record<string, unknown> | undefined, unset: readonly string[]): Record<string, unknown> {

@@ -4,10 +4,12 @@
  * repository, the webhook) only queue a full reconcile; one pass runs at a
  * time and a trigger during a pass queues exactly one more.
  */
+import { sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Pm2Bus } from '../adapters/pm2.js';
 import { findEnvironments } from '../render/render.js';
 import { readManifestFiles } from '../manifest/load.js';
+import { STATUS_BRANCH } from '../report/status-repo.js';
 import { reconcileEnvironment, type ControllerContext, type EnvironmentOutcome } from './environment.js';
 
 export interface ControllerOptions {
@@ -39,7 +41,10 @@ export class Controller {
   async start(): Promise<void> {
     const paths = await this.ctx.source.watchPaths();
     if (paths.length) {
-      this.watcher = watch(paths, { ignoreInitial: true, depth: 10, awaitWriteFinish: false });
+      // The controller's own status pushes move refs/heads/pm2-gitops/status: not a reason to reconcile.
+      const ownRef = `${sep}refs${sep}heads${sep}${STATUS_BRANCH.split('/').join(sep)}`;
+      const ownDir = ownRef.slice(0, ownRef.lastIndexOf(sep));
+      this.watcher = watch(paths, { ignoreInitial: true, depth: 10, awaitWriteFinish: false, ignored: (path) => path.endsWith(ownDir) || path.includes(ownRef) });
       this.watcher.on('all', () => this.trigger('repository refs changed'));
       await new Promise<void>((resolve) => { this.watcher!.once('ready', () => resolve()); });
     }

@@ -15,15 +15,6 @@ import { instanceCount } from '../live/normalize.js';
 
 const prober: Prober = { http: (url, status) => probeHttp(url, status), tcp: (host, port) => probeTcp(host, port) };
 
-async function reloadSettled(pm2: Pm2Client, namespace: string, name: string, deadline: number): Promise<boolean> {
-  for (;;) {
-    const inFlight = (await pm2.list()).some((e) => e.name === name && e.pm2_env.namespace === namespace && typeof e.pm_id !== 'number');
-    if (!inFlight) return true;
-    if (systemClock.now() > deadline) return false;
-    await systemClock.sleep(200);
-  }
-}
-
 /**
  * Waits for every service of `state` that has no result in `results` (those
  * were checked when their action ran); resolves to one `task: detail` line per
@@ -35,10 +26,6 @@ export async function awaitUncheckedServices(pm2: Pm2Client, state: DesiredState
   const since = systemClock.now();
   const cpus = availableParallelism();
   const failures = await Promise.all(state.tasks.filter((t) => t.type === 'service' && !acted.has(t.name)).map(async (t) => {
-    const timeoutMs = (t.health?.timeoutSeconds ?? 30) * 1000;
-    // A rolling reload the killed run started goes on in PM2: its old worker (`_old_<id>`) still answers probes.
-    const settled = await reloadSettled(pm2, state.namespace, t.name, since + timeoutMs);
-    if (!settled) return `${t.name}: a reload started before the interruption did not finish in ${timeoutMs / 1000}s`;
     const target = { namespace: state.namespace, name: t.name, type: t.type, instances: instanceCount(t.process.instances, cpus), since, ...(t.health ? { health: t.health } : {}) };
     const readiness = await waitService(target, snapshot, prober, systemClock);
     return readiness.ok ? undefined : `${t.name}: ${readiness.detail}`;
