@@ -13,18 +13,29 @@ import { copyValue, deepFreeze } from './values.js';
 
 const SKIP_DIRS = new Set(['node_modules']);
 
+/** A relative POSIX path of named segments only (no empty, `.` or `..` segment): it can be appended as it is. */
+const PLAIN_PATH = /^(?!\.\.?(\/|$))[^/]+(\/(?!\.\.?(\/|$))[^/]+)*$/;
+
 function toPosix(path: string): string {
   return sep === '/' ? path : path.split(sep).join('/');
 }
 
-function walk(dir: string, out: string[]): void {
+/** A manifest file found under the manifest folder: its absolute path and its repository-relative POSIX path. */
+interface FoundFile { full: string; file: string }
+
+/** `dir` joined with an entry name, as `path.join` would (`dir` is absolute and normalised). */
+function child(dir: string, name: string): string {
+  return dir.endsWith(sep) ? dir + name : dir + sep + name;
+}
+
+function walk(dir: string, rel: string, out: FoundFile[]): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const full = join(dir, entry.name);
+    const name = entry.name;
+    if (name.startsWith('.')) continue;
     if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name)) walk(full, out);
-    } else if (entry.isFile() && /\.ya?ml$/.test(entry.name)) {
-      out.push(full);
+      if (!SKIP_DIRS.has(name)) walk(child(dir, name), rel === '' ? name : `${rel}/${name}`, out);
+    } else if (entry.isFile() && /\.ya?ml$/.test(name)) {
+      out.push({ full: child(dir, name), file: rel === '' ? name : `${rel}/${name}` });
     }
   }
 }
@@ -99,9 +110,11 @@ function readSharedFiles(source: ManifestSource): ParsedFile[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ValidationError(`manifest folder ${dir} does not exist; expected a directory of YAML manifests (check --repo and --path)`);
   }
-  const files: string[] = [];
-  walk(dir, files);
-  return files.sort().map((full) => parseFile(toPosix(relative(root, full)), readFileSync(full, 'utf8')));
+  const found: FoundFile[] = [];
+  walk(dir, toPosix(rel), found);
+  // Ordered by absolute path, as the files have always been.
+  found.sort((a, b) => (a.full < b.full ? -1 : a.full > b.full ? 1 : 0));
+  return found.map(({ full, file }) => parseFile(file, readFileSync(full, 'utf8')));
 }
 
 /** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */
@@ -119,7 +132,7 @@ export function loadDesiredState(source: ManifestSource, environment: string): D
     environment,
     manifestRoot: toPosix(relative(root, resolve(root, source.path ?? '.'))),
     repoRoot: toPosix(root),
-    fileExists: (path) => existsSync(join(root, ...path.split(posix.sep))),
+    fileExists: (path) => existsSync(sep === '/' && PLAIN_PATH.test(path) ? child(root, path) : join(root, ...path.split(posix.sep))),
   });
   if (!result.state) {
     const count = result.diagnostics.length;

@@ -57,3 +57,24 @@ export function copyValue<T>(value: T): T {
   }
   return out as T;
 }
+
+/**
+ * Sorts strings in place into the order of `Array.prototype.sort()` without
+ * a comparator (UTF-16 code units). Key lists of manifest maps are short and
+ * often sorted already: an insertion sort allocates nothing, where the
+ * built-in sort allocates working storage on every call.
+ */
+export function sortStrings(list: string[]): string[] {
+  if (list.length > 32) return list.sort();
+  for (let i = 1; i < list.length; i++) {
+    const item = list[i]!;
+    let j = i - 1;
+    if (list[j]! <= item) continue;
+    while (j >= 0 && list[j]! > item) {
+      list[j + 1] = list[j]!;
+      j--;
+    }
+    list[j + 1] = item;
+  }
+  return list;
+}

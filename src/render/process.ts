@@ -3,7 +3,7 @@
  * `out` → `out_file`, … so that desired and live state compare key by key.
  */
 import type { ProcessSpec } from '../domain/manifest.js';
-import { copyValue } from '../manifest/values.js';
+import { copyValue, sortStrings } from '../manifest/values.js';
 
 /** Alias → PM2's own option name, from PM2's lib/API/schema.json. */
 export const PROCESS_ALIASES: Readonly<Record<string, string>> = {
@@ -31,16 +31,9 @@ export interface FoldResult {
   conflicts: Array<{ alias: string; option: string }>;
 }
 
-/** Whether `keys` is already in the order `keys.sort()` would give (UTF-16 code units). */
-function isSorted(keys: readonly string[]): boolean {
-  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
-  return true;
-}
-
-/** The keys of `value` in sorted order; sorts only when they are not sorted already. */
+/** The keys of `value` in sorted order (as `Object.keys(value).sort()`). */
 function sortedKeys(value: object): string[] {
-  const keys = Object.keys(value);
-  return isSorted(keys) ? keys : keys.sort();
+  return sortStrings(Object.keys(value));
 }
 
 /**
@@ -53,7 +46,7 @@ function mergeEnv(base: Record<string, unknown>, env: Record<string, unknown> | 
   const keys: string[] = [];
   for (const key in base) if (Object.hasOwn(base, key) && !Object.hasOwn(env, key)) keys.push(key);
   for (const key in env) if (Object.hasOwn(env, key)) keys.push(key);
-  if (!isSorted(keys)) keys.sort();
+  sortStrings(keys);
   const out: Record<string, string> = {};
   for (const key of keys) out[key] = String(Object.hasOwn(env, key) ? env[key] : base[key]);
   return out;

@@ -8,7 +8,7 @@ import {
   DEFAULT_POLICY, type DesiredState, type DesiredTask, type EnvironmentManifest, type Policy, type TaskManifest,
 } from '../domain/manifest.js';
 import type { ParsedDocument, ParsedFile } from '../manifest/parse.js';
-import { copyValue } from '../manifest/values.js';
+import { copyValue, sortStrings } from '../manifest/values.js';
 import { validateDocument, validateValue } from '../validate/schema.js';
 import { validateRules, type TaskOrigin } from '../validate/rules.js';
 import { applyOverlay, matchesTarget } from './patches.js';
@@ -185,12 +185,6 @@ function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagn
 /** Options every task has unless it sets them. */
 const PROCESS_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze({ cwd: '.' });
 
-/** Whether `list` is already in the order `list.sort()` would give. */
-function isSorted(list: readonly string[]): boolean {
-  for (let i = 1; i < list.length; i++) if (list[i - 1]! > list[i]!) return false;
-  return true;
-}
-
 function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { task: DesiredTask; conflicts: Array<{ alias: string; option: string }> } {
   const prefix = env.spec.namePrefix ?? '';
   const { process, conflicts } = foldProcess(m.spec.process as Record<string, unknown>, env.spec.env ?? {}, PROCESS_DEFAULTS);
@@ -204,7 +198,7 @@ function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { t
     sourceName: m.metadata.name,
     file,
     type,
-    dependsOn: isSorted(dependsOn) ? dependsOn : dependsOn.sort(),
+    dependsOn: sortStrings(dependsOn),
     labels: copyValue(m.metadata.labels ?? {}),
     context: copyValue(m.metadata.context ?? {}),
   } as DesiredTask;

@@ -83,8 +83,22 @@ function checkDependencies(origins: TaskOrigin[], ctx: RuleContext, out: Diagnos
   for (const name of [...byName.keys()].sort()) visit(name, []);
 }
 
+/** Paths with an empty, `.` or `..` segment, or a leading or trailing slash: joining them needs normalisation. */
+const NOT_PLAIN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/;
+
+/** A relative path of named segments only, as `posix.normalize` leaves it. */
+function isPlain(path: string): boolean {
+  return path !== '' && !NOT_PLAIN.test(path);
+}
+
 /** The repository-relative form of `path` (relative to `base`), or undefined when it leaves the repository. */
 function insideRepository(base: string, path: string, ctx: RuleContext): string | undefined {
+  // Common case, without building and normalising an intermediate path: both parts are already normal.
+  if (base === '' || base === '.' || isPlain(base)) {
+    const atRoot = base === '' || base === '.';
+    if (path === '.') return atRoot ? '.' : base;
+    if (isPlain(path)) return atRoot ? path : `${base}/${path}`;
+  }
   if (posix.isAbsolute(path)) {
     if (!ctx.repoRoot) return undefined;
     const rel = posix.relative(ctx.repoRoot, path);
