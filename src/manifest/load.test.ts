@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ValidationError } from '../domain/errors.js';
+import type { Diagnostic } from '../domain/diagnostic.js';
 import { loadDesiredState, readManifestFiles } from './load.js';
 
 const ENVIRONMENT = `apiVersion: pm2-gitops/v1
@@ -88,5 +90,37 @@ describe('loadDesiredState', () => {
       }
     }
     expect(JSON.stringify(loadDesiredState(source(), 'dev'))).toBe(expected);
+  });
+
+  it('reports the same problems on every render of unchanged invalid files, however callers change them', () => {
+    write('deploy/base/api.yaml', API.replace('timeoutSeconds: 5', 'timeoutSeconds: soon').replace('script: apps/server.js', 'scirpt: apps/server.js'));
+    write('deploy/environments/dev/environment.yaml', `${ENVIRONMENT}    - target: { name: migrate }
+      patch: [{ op: replace, path: /spec/process/args, value: 3 }]
+`);
+    const problems = (): Diagnostic[] => {
+      try {
+        loadDesiredState(source(), 'dev');
+      } catch (err) {
+        expect(err).toBeInstanceOf(ValidationError);
+        return (err as ValidationError).diagnostics;
+      }
+      throw new Error('expected the environment to be invalid');
+    };
+    const first = problems();
+    const expected = JSON.stringify(first);
+    expect(first.map((d) => `${d.file}:${d.line} ${d.pointer}`)).toEqual([
+      'deploy/base/api.yaml:8 /spec/health/timeoutSeconds',
+      'deploy/base/api.yaml:9 /spec/process/scirpt',
+      'deploy/base/api.yaml:9 /spec/process/script',
+      'deploy/environments/dev/environment.yaml:11 /spec/patches/1',
+    ]);
+    for (const d of first) {
+      d.message = 'changed';
+      d.line = 0;
+    }
+    expect(JSON.stringify(problems())).toBe(expected);
+    // A fix is seen at once: the kept results belong to the text they were found in.
+    write('deploy/base/api.yaml', API);
+    expect(problems().map((d) => d.pointer)).toEqual(['/spec/patches/1']);
   });
 });

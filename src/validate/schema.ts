@@ -7,6 +7,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import { pointerOf, type ParsedDocument } from '../manifest/parse.js';
+import { isDeeplyFrozen } from '../manifest/values.js';
 import { closest } from './suggest.js';
 
 export type ManifestKind = 'Task' | 'Environment';
@@ -79,8 +80,25 @@ function collapse(errors: ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => !combinators.some((c) => c !== e && e.instancePath === c.instancePath && e.schemaPath.startsWith(`${c.schemaPath}/`)));
 }
 
+/**
+ * Problems of documents that cannot change: the document is frozen and its
+ * value deeply frozen (as the manifest loader keeps the files it parsed), so
+ * the same document is checked once however often it is rendered.
+ */
+const keptProblems = new WeakMap<ParsedDocument, { kind: ManifestKind; value: unknown; problems: readonly Diagnostic[] }>();
+
 /** Validates one document against the schema of its kind; returns every problem found. */
 export function validateDocument(doc: ParsedDocument, kind: ManifestKind): Diagnostic[] {
+  if (!Object.isFrozen(doc) || !isDeeplyFrozen(doc.value)) return checkDocument(doc, kind);
+  let kept = keptProblems.get(doc);
+  if (kept?.kind !== kind || kept.value !== doc.value) {
+    kept = { kind, value: doc.value, problems: checkDocument(doc, kind) };
+    keptProblems.set(doc, kept);
+  }
+  return kept.problems.map((d) => ({ ...d }));
+}
+
+function checkDocument(doc: ParsedDocument, kind: ManifestKind): Diagnostic[] {
   const validate = validators()[kind];
   if (validate(doc.value)) return [];
   const seen = new Set<string>();
