@@ -6,7 +6,8 @@
  * It runs under plain node on the built product (dist/), as the controller
  * does: bench/reconcile.ts strips this file's types into a temp .mjs (no tsx
  * loader in the process, which alone would add ~35 MB RSS).
- * Usage: node noop-probe.mjs <projectRoot> <repoDir> <environment> <runs>
+ * Usage: node noop-probe.mjs <projectRoot> <repoDir> <environment> <runs> [controller|defaults]
+ * (controller: the V8 settings `pm2-gitops run` applies; defaults: node's own)
  * Prints one JSON line: per-run times, stage split, and RSS.
  */
 import { pathToFileURL } from 'node:url';
@@ -15,8 +16,9 @@ import type * as Pm2 from '../../src/adapters/pm2.js';
 import type * as Read from '../../src/live/read.js';
 import type * as Load from '../../src/manifest/load.js';
 import type * as Reconcile from '../../src/reconcile.js';
+import type * as Runtime from '../../src/controller/runtime.js';
 
-const [root, repoDir, environment, runsArg] = process.argv.slice(2);
+const [root, repoDir, environment, runsArg, settings = 'controller'] = process.argv.slice(2);
 if (!root || !repoDir || !environment) throw new Error('usage: noop-probe <projectRoot> <repoDir> <environment> [runs]');
 const runs = Number(runsArg ?? 5);
 
@@ -27,6 +29,7 @@ const sample = (): void => { sampledPeak = Math.max(sampledPeak, process.memoryU
 const sampler = setInterval(sample, 5);
 
 const dist = (path: string): string => pathToFileURL(`${root}/dist/${path}`).href;
+if (settings === 'controller') ((await import(dist('controller/runtime.js'))) as typeof Runtime).preferSmallHeap();
 const { workingTreeRevision } = (await import(dist('adapters/git.js'))) as typeof Git;
 const { Pm2Client } = (await import(dist('adapters/pm2.js'))) as typeof Pm2;
 const { readLive, resolveDesired } = (await import(dist('live/read.js'))) as typeof Read;

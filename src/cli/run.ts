@@ -5,6 +5,7 @@ import { homedir, hostname } from 'node:os';
 import { createLogger } from '../adapters/logger.js';
 import { Pm2Client } from '../adapters/pm2.js';
 import { Controller } from '../controller/controller.js';
+import { preferSmallHeap } from '../controller/runtime.js';
 import { StateStore } from '../controller/state-store.js';
 import { ValidationError } from '../domain/errors.js';
 import { generateSigningKey, parsePrivateKey } from '../report/keys.js';
@@ -60,6 +61,7 @@ function loadKeys(stateDir: string, file: string | undefined): { privateKey: Key
 
 /** `pm2-gitops run`: the controller loop, until SIGTERM or SIGINT. */
 export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
+  preferSmallHeap();
   for (const name of SECRET_VARS) delete process.env[name];
   const url = isLocalRepo(opts.repo) ? resolve(opts.repo) : opts.repo;
   const root = resolve(opts.stateDir ?? join(homedir(), '.pm2-gitops'));
