@@ -123,4 +123,18 @@ describe('loadDesiredState', () => {
     write('deploy/base/api.yaml', API);
     expect(problems().map((d) => d.pointer)).toEqual(['/spec/patches/1']);
   });
+
+  it('applies each environment\'s own patches to the shared task documents, and a changed patch at once', () => {
+    write('deploy/environments/prod/environment.yaml', ENVIRONMENT.replace('name: dev', 'name: prod').replace('namespace: dev', 'namespace: prod')
+      .replace('DEBUG: "1"', 'DEBUG: "0"'));
+    const debug = (env: string) => loadDesiredState(source(), env).tasks.find((t) => t.name === 'api')!.process.env!.DEBUG;
+    for (let round = 0; round < 2; round++) {
+      expect(debug('dev')).toBe('1');
+      expect(debug('prod')).toBe('0');
+    }
+    write('deploy/environments/prod/environment.yaml', ENVIRONMENT.replace('name: dev', 'name: prod').replace('namespace: dev', 'namespace: prod')
+      .replace('DEBUG: "1"', 'DEBUG: "2"'));
+    expect(debug('prod')).toBe('2');
+    expect(debug('dev')).toBe('1');
+  });
 });

@@ -5,13 +5,13 @@
 import type { Diagnostic } from '../domain/diagnostic.js';
 import { sortDiagnostics } from '../domain/diagnostic.js';
 import {
-  DEFAULT_POLICY, type DesiredState, type DesiredTask, type EnvironmentManifest, type Policy, type TaskManifest,
+  DEFAULT_POLICY, type DesiredState, type DesiredTask, type EnvironmentManifest, type PatchSpec, type Policy, type TaskManifest,
 } from '../domain/manifest.js';
 import type { ParsedDocument, ParsedFile } from '../manifest/parse.js';
-import { copyValue, sortStrings } from '../manifest/values.js';
+import { copyValue, deepFreeze, isDeeplyFrozen, sortStrings } from '../manifest/values.js';
 import { validateDocument, validateValue } from '../validate/schema.js';
 import { validateRules, type TaskOrigin } from '../validate/rules.js';
-import { applyOverlay, matchesTarget } from './patches.js';
+import { applyOverlay, matchesTarget, type PatchOutcome } from './patches.js';
 import { foldProcess } from './process.js';
 import { resolveResource } from './resources.js';
 
@@ -148,9 +148,43 @@ function identityOf(value: Record<string, unknown>): { name?: string; labels?: R
   };
 }
 
+/** One patch applied to one task document: the outcome and, when it applied, the problems of the patched document. */
+interface PatchStep { outcome: PatchOutcome; problems: ReadonlyArray<{ pointer: string; message: string }> }
+
+/**
+ * Patch steps of deeply frozen task documents by deeply frozen patches (as the
+ * manifest loader keeps them): neither can change, so a task is patched and
+ * re-validated once however often its environment is rendered. Patched
+ * documents are frozen in turn, so the next patch on a task is kept as well.
+ * Weak on both keys: steps go when the document or the environment goes.
+ */
+const keptSteps = new WeakMap<object, WeakMap<PatchSpec, PatchStep>>();
+
+function patchStep(before: TaskManifest, patch: PatchSpec, keep: boolean): PatchStep {
+  if (!keep || !isDeeplyFrozen(before)) return applyStep(before, patch);
+  let byPatch = keptSteps.get(before);
+  if (!byPatch) {
+    byPatch = new WeakMap();
+    keptSteps.set(before, byPatch);
+  }
+  let step = byPatch.get(patch);
+  if (!step) {
+    step = applyStep(before, patch);
+    if (step.outcome.ok) deepFreeze(step.outcome.document);
+    byPatch.set(patch, step);
+  }
+  return step;
+}
+
+function applyStep(before: TaskManifest, patch: PatchSpec): PatchStep {
+  const outcome = applyOverlay(before, patch);
+  return { outcome, problems: outcome.ok ? validateValue(outcome.document, 'Task') : [] };
+}
+
 function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagnostics: Diagnostic[]): Map<Located, TaskManifest> {
   const patched = new Map<Located, TaskManifest>(tasks.map((t) => [t, t.value as unknown as TaskManifest]));
   const patches = ((env.value as unknown as EnvironmentManifest).spec?.patches ?? []);
+  const keep = isDeeplyFrozen(env.value);
   patches.forEach((patch, i) => {
     const targets = tasks.filter((t) => {
       const m = patched.get(t)!;
@@ -164,12 +198,11 @@ function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagn
     }
     for (const t of targets) {
       const before = patched.get(t)!;
-      const outcome = applyOverlay(before, patch);
+      const { outcome, problems } = patchStep(before, patch, keep);
       if (!outcome.ok) {
         diagnostics.push(at(env.doc, `/spec/patches/${i}/patch/${outcome.operation}`, `cannot patch task ${before.metadata.name} (${t.doc.file}): ${outcome.message}`));
         continue;
       }
-      const problems = validateValue(outcome.document, 'Task');
       if (problems.length) {
         for (const p of problems) {
           diagnostics.push(at(env.doc, `/spec/patches/${i}`, `patch makes task ${before.metadata.name} (${t.doc.file}) invalid at ${p.pointer || '/'}: ${p.message}`));
