@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli, type RunResult } from './helpers/cli.js';
 import { waitFor } from './helpers/controller.js';
-import { manifestRepo, parseReport, type ApplyReport, type ManifestRepo, type TaskDef } from './helpers/manifests.js';
+import { type ApplyReport, type ManifestRepo, manifestRepo, parseReport, type TaskDef } from './helpers/manifests.js';
 import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
 async function inNamespace(pm2: IsolatedPm2, namespace: string): Promise<JlistEntry[]> {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
-import { manifestRepo, parseReport, type ApplyReport, type EnvDef, type ManifestRepo, type TaskDef } from './helpers/manifests.js';
+import { type ApplyReport, type EnvDef, type ManifestRepo, manifestRepo, parseReport, pm2AndRepo, type TaskDef } from './helpers/manifests.js';
 import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
 async function inNamespace(pm2: IsolatedPm2, namespace: string, name?: string): Promise<JlistEntry[]> {
@@ -22,21 +22,10 @@ const summary = (report: ApplyReport): string[][] => report.actions.map((a) => [
 
 describe('apply: changing only instances of a cluster task scales it', () => {
   const NS = 'apply-scale';
-  let pm2: IsolatedPm2;
-  let repo: ManifestRepo;
+  const { pm2, repo } = pm2AndRepo();
   const pool = (instances: number): TaskDef[] => [{ name: 'pool', process: { exec_mode: 'cluster', instances, env: { ROLE: 'pool' } } }];
   const workers = async (): Promise<Map<number, [number, number]>> =>
     new Map((await inNamespace(pm2, NS, 'pool')).map((p) => [p.pm_id, [p.pid, p.pm2_env.restart_time]]));
-
-  beforeAll(() => {
-    pm2 = isolatedPm2();
-    repo = manifestRepo();
-  });
-
-  afterAll(async () => {
-    await pm2.kill();
-    repo.cleanup();
-  });
 
   it('creates 2 cluster workers', async () => {
     repo.write({ namespace: NS }, pool(2));
@@ -81,18 +70,7 @@ describe('apply: changing only instances of a cluster task scales it', () => {
 
 describe('apply: a fork task that declared no instances scales without a restart', () => {
   const NS = 'apply-scale-fork';
-  let pm2: IsolatedPm2;
-  let repo: ManifestRepo;
-
-  beforeAll(() => {
-    pm2 = isolatedPm2();
-    repo = manifestRepo();
-  });
-
-  afterAll(async () => {
-    await pm2.kill();
-    repo.cleanup();
-  });
+  const { pm2, repo } = pm2AndRepo();
 
   it('unset → 2 adds one worker; the first keeps its pid', async () => {
     repo.write({ namespace: NS }, [{ name: 'solo', process: { exec_mode: 'fork', env: { ROLE: 'solo' } } }]);
@@ -112,20 +90,9 @@ describe('apply: a fork task that declared no instances scales without a restart
 
 describe('apply: a task removed from the manifests', () => {
   const NS = 'apply-prune';
-  let pm2: IsolatedPm2;
-  let repo: ManifestRepo;
+  const { pm2, repo } = pm2AndRepo();
   const both: TaskDef[] = [{ name: 'keep' }, { name: 'gone' }];
   const one: TaskDef[] = [{ name: 'keep' }];
-
-  beforeAll(() => {
-    pm2 = isolatedPm2();
-    repo = manifestRepo();
-  });
-
-  afterAll(async () => {
-    await pm2.kill();
-    repo.cleanup();
-  });
 
   it('keeps running with prune: false, and plan and apply say so', async () => {
     repo.write({ namespace: NS, prune: false }, both);

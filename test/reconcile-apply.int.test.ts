@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT } from './helpers/cli.js';
-import { manifestRepo, parseReport, type ManifestRepo, type TaskDef } from './helpers/manifests.js';
+import { parseReport, pm2AndRepo, type TaskDef } from './helpers/manifests.js';
 import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
 /** pid, restarts and start time of every process of a namespace, by "name#pm_id". */
@@ -103,22 +103,11 @@ describe('apply: the bundled example on a fresh daemon', () => {
 
 describe('apply: one changed task out of 20', () => {
   const NS = 'apply-twenty';
-  let pm2: IsolatedPm2;
-  let repo: ManifestRepo;
+  const { pm2, repo } = pm2AndRepo();
   const tasks = (changed?: number): TaskDef[] => Array.from({ length: 20 }, (_, i) => ({
     name: `t${String(i).padStart(2, '0')}`,
     process: { env: { INDEX: String(i), ...(i === changed ? { PM2GT_MODE: 'changed' } : {}) } },
   }));
-
-  beforeAll(() => {
-    pm2 = isolatedPm2();
-    repo = manifestRepo();
-  });
-
-  afterAll(async () => {
-    await pm2.kill();
-    repo.cleanup();
-  });
 
   it('creates 20 processes', async () => {
     repo.write({ namespace: NS }, tasks());
@@ -160,24 +149,13 @@ describe('apply: one changed task out of 20', () => {
 describe('apply: env changes reach the process', () => {
   const NS = 'apply-env';
   const PORT = 45010;
-  let pm2: IsolatedPm2;
-  let repo: ManifestRepo;
+  const { pm2, repo } = pm2AndRepo();
   const web = (env: Record<string, string>): TaskDef[] => [{
     name: 'web',
     health: { http: { url: `http://127.0.0.1:${PORT}/` }, minUptimeSeconds: 0.3, timeoutSeconds: 20 },
     process: { script: 'apps/env-server.cjs', env: { PORT: String(PORT), ...env } },
   }];
   const served = async (): Promise<{ pid: number; env: Record<string, string> }> => (await getJson(`http://127.0.0.1:${PORT}/`)) as { pid: number; env: Record<string, string> };
-
-  beforeAll(() => {
-    pm2 = isolatedPm2();
-    repo = manifestRepo();
-  });
-
-  afterAll(async () => {
-    await pm2.kill();
-    repo.cleanup();
-  });
 
   it('a changed value and a removed key are what the new process sees', async () => {
     repo.write({ namespace: NS, env: { FROM_ENVIRONMENT: 'yes' } }, web({ GREETING: 'one', PM2GT_DOOMED_KEY: 'present' }));

@@ -5,6 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { afterAll } from 'vitest';
+import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
 
 /** An HTTP server on PORT that answers with its pid and its whole process.env. */
 export const ENV_SERVER_CJS = `const http = require('node:http');
@@ -131,4 +133,18 @@ export function parseReport<T = ApplyReport>(stdout: string, stderr = ''): T {
   } catch {
     throw new Error(`not a JSON report:\n${stdout}\n--- stderr ---\n${stderr}`);
   }
+}
+
+/**
+ * An isolated PM2 daemon (started on first use) and an empty manifest
+ * repository for one describe block; both are removed after its tests.
+ */
+export function pm2AndRepo(): { pm2: IsolatedPm2; repo: ManifestRepo } {
+  const pm2 = isolatedPm2();
+  const repo = manifestRepo();
+  afterAll(async () => {
+    await pm2.kill();
+    repo.cleanup();
+  });
+  return { pm2, repo };
 }
