@@ -2,7 +2,7 @@
  * load (I/O): reads the manifest files of a repository working tree and
  * renders one environment from them.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
@@ -57,8 +57,35 @@ export interface ManifestSource {
  * deeply frozen and shared by every render of them, which never changes its
  * input; `readManifestFiles` hands out copies.
  */
-const parsedFiles = new Map<string, { text: string; parsed: ParsedFile }>();
+const parsedFiles = new Map<string, KeptFile>();
 const PARSED_FILES_LIMIT = 20_000;
+
+interface KeptFile {
+  text: string;
+  parsed: ParsedFile;
+  /** Absolute path the text was last read from, and its stamp then, when the stamp can be trusted. */
+  path?: string;
+  stamp?: Stamp;
+}
+
+/**
+ * What `stat` said of a file when it was read. A file whose stamp is unchanged
+ * (same device, inode, size, modification and status-change times) is not read
+ * again: a write, a rename over it or a restored modification time all change
+ * the stamp. Timestamps have a granularity (up to 2 s on some file systems) and
+ * lag the clock slightly, so a file changed again right after it was read could
+ * keep its stamp: a stamp is kept only when the file had not changed for
+ * STAMP_SETTLED_MS before it was read. A file written just now is read (and
+ * compared with the kept text) on every render until it has settled.
+ */
+interface Stamp { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }
+const STAMP_SETTLED_MS = 2_000;
+const STAT_OPTIONS = { throwIfNoEntry: false } as const;
+
+function sameStamp(stamp: Stamp, stats: Stats): boolean {
+  return stamp.ino === stats.ino && stamp.size === stats.size && stamp.mtimeMs === stats.mtimeMs
+    && stamp.ctimeMs === stats.ctimeMs && stamp.dev === stats.dev;
+}
 
 function frozenDocument(doc: ParsedDocument): ParsedDocument {
   deepFreeze(doc.value);
@@ -80,14 +107,26 @@ function withoutSyntaxTree(parsed: ParsedFile, text: string): ParsedFile {
   });
 }
 
-/** Parses one file, or reuses the parse of identical text; the result is shared and deeply frozen. */
-function parseFile(file: string, text: string): ParsedFile {
+/**
+ * Reads and parses one file (repository-relative `file` at absolute `full`),
+ * or reuses the parse of identical text, or skips the read when the file's
+ * stamp is unchanged; the result is shared and deeply frozen.
+ */
+function parseFile(file: string, full: string): ParsedFile {
   let entry = parsedFiles.get(file);
+  const readAt = Date.now();
+  const stats = statSync(full, STAT_OPTIONS);
+  if (entry?.stamp && stats && entry.path === full && sameStamp(entry.stamp, stats)) return entry.parsed;
+  const text = readFileSync(full, 'utf8');
   if (entry?.text !== text) {
     if (parsedFiles.size >= PARSED_FILES_LIMIT) parsedFiles.clear();
     entry = { text, parsed: withoutSyntaxTree(parseManifestFile(file, text), text) };
     parsedFiles.set(file, entry);
   }
+  entry.path = full;
+  entry.stamp = stats && readAt - Math.max(stats.mtimeMs, stats.ctimeMs) > STAMP_SETTLED_MS
+    ? { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs }
+    : undefined;
   return entry.parsed;
 }
 
@@ -114,7 +153,7 @@ function readSharedFiles(source: ManifestSource): ParsedFile[] {
   walk(dir, toPosix(rel), found);
   // Ordered by absolute path, as the files have always been.
   found.sort((a, b) => (a.full < b.full ? -1 : a.full > b.full ? 1 : 0));
-  return found.map(({ full, file }) => parseFile(file, readFileSync(full, 'utf8')));
+  return found.map(({ full, file }) => parseFile(file, full));
 }
 
 /** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */
