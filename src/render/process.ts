@@ -3,7 +3,7 @@
  * `out` → `out_file`, … so that desired and live state compare key by key.
  */
 import type { ProcessSpec } from '../domain/manifest.js';
-import { copyValue, sortStrings } from '../manifest/values.js';
+import { copyValue } from '../manifest/values.js';
 
 /** Alias → PM2's own option name, from PM2's lib/API/schema.json. */
 export const PROCESS_ALIASES: Readonly<Record<string, string>> = {
@@ -31,9 +31,30 @@ export interface FoldResult {
   conflicts: Array<{ alias: string; option: string }>;
 }
 
-/** The keys of `value` in sorted order (as `Object.keys(value).sort()`). */
-function sortedKeys(value: object): string[] {
-  return sortStrings(Object.keys(value));
+/**
+ * Scratch lists reused by every call below: these run for every task of every
+ * render, are synchronous and never re-enter, so their working lists need not
+ * be allocated each time. Each call tracks how much of a list it uses (setting
+ * `length` would drop the storage), and clears the values it put there.
+ */
+const envKeys: string[] = [];
+const optionNames: string[] = [];
+const optionValues: unknown[] = [];
+
+/** Sorts the first `count` items of `names` as `Array.prototype.sort()` would, moving `values` (if given) along. */
+function sortHead(names: string[], count: number, values?: unknown[]): void {
+  for (let i = 1; i < count; i++) {
+    const name = names[i]!;
+    const value = values?.[i];
+    let j = i - 1;
+    while (j >= 0 && names[j]! > name) {
+      names[j + 1] = names[j]!;
+      if (values) values[j + 1] = values[j];
+      j--;
+    }
+    names[j + 1] = name;
+    if (values) values[j + 1] = value;
+  }
 }
 
 /**
@@ -41,26 +62,33 @@ function sortedKeys(value: object): string[] {
  * see, keys sorted: the same as stringifyEnv({ ...base, ...env }) without the
  * intermediate map.
  */
-function mergeEnv(base: Record<string, unknown>, env: Record<string, unknown> | undefined): Record<string, string> {
-  if (env === undefined || env === null) return stringifyEnv(base);
-  const keys: string[] = [];
-  for (const key in base) if (Object.hasOwn(base, key) && !Object.hasOwn(env, key)) keys.push(key);
-  for (const key in env) if (Object.hasOwn(env, key)) keys.push(key);
-  sortStrings(keys);
+function mergeEnv(base: Record<string, unknown>, env: Record<string, unknown> | undefined | null): Record<string, string> {
+  const own = env !== undefined && env !== null;
+  const keys = envKeys;
+  let count = 0;
+  for (const key in base) if (Object.hasOwn(base, key) && !(own && Object.hasOwn(env, key))) keys[count++] = key;
+  if (own) for (const key in env) if (Object.hasOwn(env, key)) keys[count++] = key;
+  sortHead(keys, count);
   const out: Record<string, string> = {};
-  for (const key of keys) out[key] = String(Object.hasOwn(env, key) ? env[key] : base[key]);
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    out[key] = String(own && Object.hasOwn(env, key) ? env[key] : base[key]);
+  }
   return out;
 }
 
 /** Turns every env value into the string the process will see. */
 export function stringifyEnv(env: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (env === undefined || env === null) return out;
-  for (const key of sortedKeys(env)) out[key] = String(env[key]);
-  return out;
+  return mergeEnv(NO_ENV, env);
 }
 
 const NO_ENV: Record<string, unknown> = Object.freeze({});
+
+/** Position of `name` among the first `count` items of `names`, or -1. */
+function indexIn(names: readonly string[], count: number, name: string): number {
+  for (let i = 0; i < count; i++) if (names[i] === name) return i;
+  return -1;
+}
 
 /**
  * Folds aliases, normalises `exec_mode` and env values, merges `baseEnv` under
@@ -70,8 +98,9 @@ const NO_ENV: Record<string, unknown> = Object.freeze({});
  */
 export function foldProcess(raw: Record<string, unknown>, baseEnv: Record<string, unknown> = NO_ENV, defaults?: Record<string, unknown>): FoldResult {
   const conflicts: FoldResult['conflicts'] = [];
-  const folded: Record<string, unknown> = {};
-  let envMaps = false;
+  const names = optionNames;
+  const values = optionValues;
+  let count = 0;
   for (const key in raw) {
     if (!Object.hasOwn(raw, key)) continue;
     const option = PROCESS_ALIASES[key] ?? key;
@@ -80,25 +109,39 @@ export function foldProcess(raw: Record<string, unknown>, baseEnv: Record<string
       continue;
     }
     if (option === 'env') continue; // merged with baseEnv below
-    if (option.startsWith('env_')) {
-      envMaps = true;
-      folded[option] = raw[key];
-    } else {
-      // The output shares nothing with the manifest it came from.
-      folded[option] = copyValue(raw[key]);
+    const at = indexIn(names, count, option);
+    if (at >= 0) values[at] = raw[key]; // two aliases of one option: the later one counts
+    else {
+      names[count] = option;
+      values[count++] = raw[key];
     }
   }
-  if (defaults) for (const key of Object.keys(defaults)) if (!Object.hasOwn(folded, key)) folded[key] = defaults[key];
-  if (typeof folded.exec_mode === 'string') folded.exec_mode = folded.exec_mode.replace(/_mode$/, '');
+  if (defaults) {
+    for (const key in defaults) {
+      if (Object.hasOwn(defaults, key) && indexIn(names, count, key) < 0) {
+        names[count] = key;
+        values[count++] = defaults[key];
+      }
+    }
+  }
   const ownEnv = raw.env as Record<string, unknown> | undefined;
   const env = mergeEnv(baseEnv, ownEnv);
   let hasEnv = ownEnv !== undefined;
   if (!hasEnv) for (const key in env) if (Object.hasOwn(env, key)) { hasEnv = true; break; }
-  if (hasEnv) folded.env = env;
-  if (envMaps) {
-    for (const key of Object.keys(folded)) if (key.startsWith('env_')) folded[key] = stringifyEnv(folded[key] as Record<string, unknown>);
+  if (hasEnv) {
+    names[count] = 'env';
+    values[count++] = env;
   }
-  const sorted: Record<string, unknown> = {};
-  for (const key of sortedKeys(folded)) sorted[key] = folded[key];
-  return { process: sorted as ProcessSpec, conflicts };
+  sortHead(names, count, values);
+  const process: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const name = names[i]!;
+    const value = values[i];
+    values[i] = undefined;
+    if (name === 'env') process[name] = value;
+    else if (name.startsWith('env_')) process[name] = stringifyEnv(value as Record<string, unknown>);
+    else if (name === 'exec_mode' && typeof value === 'string') process[name] = value.replace(/_mode$/, '');
+    else process[name] = copyValue(value); // the output shares nothing with the manifest it came from
+  }
+  return { process: process as ProcessSpec, conflicts };
 }

@@ -48,6 +48,11 @@ function at(doc: ParsedDocument, pointer: string, message: string): Diagnostic {
   return { file: doc.file, line: pos?.line, column: pos?.column, pointer, message, document: doc.index };
 }
 
+/** Appends every item of `items`; unlike `push(...items)`, nothing is allocated for an empty list. */
+function pushAll<T>(target: T[], items: readonly T[]): void {
+  for (let i = 0; i < items.length; i++) target.push(items[i]!);
+}
+
 function kindOf(value: unknown): unknown {
   return value && typeof value === 'object' ? (value as Record<string, unknown>).kind : undefined;
 }
@@ -55,8 +60,11 @@ function kindOf(value: unknown): unknown {
 /** Every Environment document in the loaded files, by name. */
 export function findEnvironments(files: ParsedFile[]): Array<{ name: string; doc: ParsedDocument }> {
   const out: Array<{ name: string; doc: ParsedDocument }> = [];
-  for (const file of files) {
-    for (const doc of file.documents) {
+  // Indexed loops: the kept files' lists are frozen, and iterating those allocates in V8.
+  for (let f = 0; f < files.length; f++) {
+    const documents = files[f]!.documents;
+    for (let d = 0; d < documents.length; d++) {
+      const doc = documents[d]!;
       if (kindOf(doc.value) !== 'Environment') continue;
       const name = (doc.value as { metadata?: { name?: unknown } }).metadata?.name;
       if (typeof name === 'string') out.push({ name, doc });
@@ -111,13 +119,18 @@ function collectTasks(env: Located, input: RenderInput, diagnostics: Diagnostic[
     else if (res.kind === 'missing') diagnostics.push(at(env.doc, `/spec/resources/${i}`, `resource "${entry}" (${res.path}) matches no manifest file or folder`));
     else res.files.forEach((f) => { if (f !== env.doc.file) included.add(f); });
   });
-  for (const path of [...included].sort()) {
-    const file = byPath.get(path)!;
-    diagnostics.push(...file.diagnostics);
-    for (const doc of file.unreadable ?? []) {
+  const includedPaths = [...included].sort();
+  for (let p = 0; p < includedPaths.length; p++) {
+    const file = byPath.get(includedPaths[p]!)!;
+    pushAll(diagnostics, file.diagnostics);
+    const unreadable = file.unreadable ?? [];
+    for (let d = 0; d < unreadable.length; d++) {
+      const doc = unreadable[d]!;
       if (kindOf(doc.value) !== 'Environment') rejected.push({ doc, value: doc.value as Record<string, unknown> });
     }
-    for (const doc of file.documents) {
+    const documents = file.documents;
+    for (let d = 0; d < documents.length; d++) {
+      const doc = documents[d]!;
       const kind = kindOf(doc.value);
       if (kind === 'Environment') continue; // a folder resource may hold other environments' files
       const isMap = doc.value !== null && typeof doc.value === 'object' && !Array.isArray(doc.value);
@@ -131,7 +144,7 @@ function collectTasks(env: Located, input: RenderInput, diagnostics: Diagnostic[
         continue;
       }
       const problems = validateDocument(doc, 'Task');
-      diagnostics.push(...problems);
+      pushAll(diagnostics, problems);
       (problems.length === 0 ? tasks : rejected).push({ doc, value: doc.value as Record<string, unknown> });
     }
   }
@@ -181,37 +194,38 @@ function applyStep(before: TaskManifest, patch: PatchSpec): PatchStep {
   return { outcome, problems: outcome.ok ? validateValue(outcome.document, 'Task') : [] };
 }
 
-function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagnostics: Diagnostic[]): Map<Located, TaskManifest> {
-  const patched = new Map<Located, TaskManifest>(tasks.map((t) => [t, t.value as unknown as TaskManifest]));
+/** The task documents after the environment's patches, by position in `tasks`. */
+function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagnostics: Diagnostic[]): TaskManifest[] {
+  const patched = tasks.map((t) => t.value as unknown as TaskManifest);
   const patches = ((env.value as unknown as EnvironmentManifest).spec?.patches ?? []);
   const keep = isDeeplyFrozen(env.value);
-  patches.forEach((patch, i) => {
-    const targets = tasks.filter((t) => {
-      const m = patched.get(t)!;
-      return matchesTarget(patch.target ?? {}, m.metadata.name, m.metadata.labels);
-    });
-    if (targets.length === 0) {
-      const target = patch.target ?? {};
-      if (rejected.some((t) => { const id = identityOf(t.value); return id.name !== undefined && matchesTarget(target, id.name, id.labels); })) return;
-      diagnostics.push(at(env.doc, `/spec/patches/${i}/target`, `patch target ${JSON.stringify(patch.target)} matches no task of this environment`));
-      return;
-    }
-    for (const t of targets) {
-      const before = patched.get(t)!;
+  for (let i = 0; i < patches.length; i++) {
+    const patch = patches[i]!;
+    const target = patch.target ?? {};
+    // A patch changes only the task it is applied to, so matching and applying in one pass
+    // selects the same tasks as matching them all first.
+    let matched = false;
+    for (let t = 0; t < tasks.length; t++) {
+      const before = patched[t]!;
+      if (!matchesTarget(target, before.metadata.name, before.metadata.labels)) continue;
+      matched = true;
       const { outcome, problems } = patchStep(before, patch, keep);
       if (!outcome.ok) {
-        diagnostics.push(at(env.doc, `/spec/patches/${i}/patch/${outcome.operation}`, `cannot patch task ${before.metadata.name} (${t.doc.file}): ${outcome.message}`));
+        diagnostics.push(at(env.doc, `/spec/patches/${i}/patch/${outcome.operation}`, `cannot patch task ${before.metadata.name} (${tasks[t]!.doc.file}): ${outcome.message}`));
         continue;
       }
       if (problems.length) {
         for (const p of problems) {
-          diagnostics.push(at(env.doc, `/spec/patches/${i}`, `patch makes task ${before.metadata.name} (${t.doc.file}) invalid at ${p.pointer || '/'}: ${p.message}`));
+          diagnostics.push(at(env.doc, `/spec/patches/${i}`, `patch makes task ${before.metadata.name} (${tasks[t]!.doc.file}) invalid at ${p.pointer || '/'}: ${p.message}`));
         }
         continue;
       }
-      patched.set(t, outcome.document as TaskManifest);
+      patched[t] = outcome.document as TaskManifest;
     }
-  });
+    if (matched) continue;
+    if (rejected.some((t) => { const id = identityOf(t.value); return id.name !== undefined && matchesTarget(target, id.name, id.labels); })) continue;
+    diagnostics.push(at(env.doc, `/spec/patches/${i}/target`, `patch target ${JSON.stringify(patch.target)} matches no task of this environment`));
+  }
   return patched;
 }
 
@@ -253,12 +267,13 @@ export function render(input: RenderInput): RenderResult {
   const envManifest = env.value as unknown as EnvironmentManifest;
   const patched = applyPatches(env, tasks, rejected, diagnostics);
   const origins: TaskOrigin[] = [];
-  for (const t of tasks) {
-    const { task, conflicts } = buildTask(patched.get(t)!, envManifest, t.doc.file);
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i]!;
+    const { task, conflicts } = buildTask(patched[i]!, envManifest, t.doc.file);
     for (const c of conflicts) diagnostics.push(at(t.doc, `/spec/process/${c.alias}`, `"${c.alias}" is an alias of "${c.option}", which is also set; keep one`));
     origins.push({ task, doc: t.doc });
   }
-  diagnostics.push(...validateRules(origins, {
+  pushAll(diagnostics, validateRules(origins, {
     environment: input.environment,
     envDoc: env.doc,
     requiredContext: envManifest.spec?.requiredContext ?? [],

@@ -45,24 +45,32 @@ function writtenDependsOn(o: TaskOrigin): string[] {
 }
 
 function checkDependencies(origins: TaskOrigin[], ctx: RuleContext, out: Diagnostic[]): void {
-  const byName = new Map(origins.map((o) => [o.task.name, o]));
-  const known = [...byName.values()].map((x) => x.task.sourceName).sort().join(', ');
-  for (const o of origins) {
-    // The rendered list counts, patches included; the written one only locates an entry.
-    const prefix = prefixOf(o.task);
-    const written = writtenDependsOn(o);
-    for (const name of o.task.dependsOn) {
-      const dep = name.slice(prefix.length);
-      const i = written.indexOf(dep);
+  // Runs for every task of every render: nothing is allocated per task or dependency unless there is a problem.
+  const byName = new Map<string, TaskOrigin>();
+  for (let t = 0; t < origins.length; t++) byName.set(origins[t]!.task.name, origins[t]!);
+  let known: string | undefined;
+  const knownNames = () => (known ??= [...byName.values()].map((x) => x.task.sourceName).sort().join(', '));
+  for (let t = 0; t < origins.length; t++) {
+    const o = origins[t]!;
+    const dependsOn = o.task.dependsOn;
+    for (let d = 0; d < dependsOn.length; d++) {
+      const name = dependsOn[d]!;
+      const self = name === o.task.name;
+      if (!self && (byName.has(name) || ctx.rejected?.has(name))) continue;
+      // The rendered list counts, patches included; the written one only locates an entry.
+      const dep = name.slice(prefixOf(o.task).length);
+      const i = writtenDependsOn(o).indexOf(dep);
       const pointer = i >= 0 ? `/spec/dependsOn/${i}` : '/spec/dependsOn';
       const origin = i >= 0 ? '' : ` (added by a patch of environment ${ctx.environment})`;
-      if (name === o.task.name) out.push(at(o.doc, pointer, `task "${o.task.sourceName}" cannot depend on itself${origin}`));
-      else if (!byName.has(name) && !ctx.rejected?.has(name)) out.push(at(o.doc, pointer, `depends on "${dep}"${origin}, which is not a task of environment ${ctx.environment}; expected one of: ${known}`));
+      if (self) out.push(at(o.doc, pointer, `task "${o.task.sourceName}" cannot depend on itself${origin}`));
+      else out.push(at(o.doc, pointer, `depends on "${dep}"${origin}, which is not a task of environment ${ctx.environment}; expected one of: ${knownNames()}`));
     }
   }
   const state = new Map<string, 'visiting' | 'done'>();
   const reported = new Set<string>();
-  const visit = (name: string, stack: string[]): void => {
+  /** The path from the current root to the task being visited, that task excluded. */
+  const stack: string[] = [];
+  const visit = (name: string): void => {
     if (state.get(name) === 'done') return;
     if (state.get(name) === 'visiting') {
       const cycle = [...stack.slice(stack.indexOf(name)), name];
@@ -75,12 +83,17 @@ function checkDependencies(origins: TaskOrigin[], ctx: RuleContext, out: Diagnos
       return;
     }
     state.set(name, 'visiting');
-    for (const dep of byName.get(name)!.task.dependsOn) {
-      if (byName.has(dep) && dep !== name) visit(dep, [...stack, name]);
+    const dependsOn = byName.get(name)!.task.dependsOn;
+    stack.push(name);
+    for (let d = 0; d < dependsOn.length; d++) {
+      const dep = dependsOn[d]!;
+      if (byName.has(dep) && dep !== name) visit(dep);
     }
+    stack.pop();
     state.set(name, 'done');
   };
-  for (const name of [...byName.keys()].sort()) visit(name, []);
+  const names = [...byName.keys()].sort();
+  for (let n = 0; n < names.length; n++) visit(names[n]!);
 }
 
 /** Paths with an empty, `.` or `..` segment, or a leading or trailing slash: joining them needs normalisation. */
@@ -140,7 +153,9 @@ function checkPaths(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void {
 }
 
 function checkContext(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void {
-  for (const dim of ctx.requiredContext) {
+  const required = ctx.requiredContext;
+  for (let i = 0; i < required.length; i++) {
+    const dim = required[i]!;
     const value = o.task.context[dim];
     if (value === undefined || (Array.isArray(value) && value.length === 0) || value === '') {
       out.push(at(o.doc, `/metadata/context/${dim}`, `context dimension "${dim}" is required by environment ${ctx.environment} (${ctx.envDoc.file}) but missing`));
