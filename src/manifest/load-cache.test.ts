@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadDesiredState } from './load.js';
 
-/** Every path the manifest loader reads, in order (the real readFileSync still does the reading). */
+/** Every path read whole with readFileSync (read and decoded for parsing), in order; the real function still reads. */
 const reads = vi.hoisted(() => [] as string[]);
 
 vi.mock('node:fs', async (importOriginal) => {
@@ -42,12 +42,6 @@ function ports(): Record<string, string> {
 
 const readsOf = (name: string) => reads.filter((p) => p === file(name)).length;
 
-/** Waits until none of the files has changed for longer than the loader's settling time, so their stamps are trusted. */
-async function settle(names: string[]): Promise<void> {
-  const changed = () => Math.max(...names.flatMap((n) => [statSync(file(n)).mtimeMs, statSync(file(n)).ctimeMs]));
-  while (Date.now() - changed() <= 2_100) await new Promise((r) => setTimeout(r, 100));
-}
-
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'pm2gt-load-cache-'));
   mkdirSync(join(root, 'deploy/environments/dev'), { recursive: true });
@@ -60,42 +54,48 @@ beforeEach(() => {
 
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-describe('loadDesiredState file stamps', () => {
-  it('reads a file written just now on every render, so a change of the same size right after is seen', () => {
-    writeFileSync(file('api'), task('api', 3001));
-    expect(ports()).toEqual({ api: '3001' });
-    writeFileSync(file('api'), task('api', 3002)); // same size, and likely within the same timestamp tick
-    expect(ports()).toEqual({ api: '3002' });
-    expect(ports()).toEqual({ api: '3002' });
-    expect(readsOf('api')).toBe(3);
-  });
-
-  it('skips reading settled, unchanged files, and reads a file again once it changes with the same size', async () => {
+describe('loadDesiredState kept files', () => {
+  it('does not read and decode an unchanged file again, and sees every change of content at once', () => {
     const restored = 1_700_000_000; // whole seconds: set back exactly
     writeFileSync(file('edited'), task('edited', 4001));
     writeFileSync(file('touched'), task('touched', 5001));
     utimesSync(file('touched'), restored, restored);
     writeFileSync(file('replaced'), task('replaced', 6001));
-    await settle(['edited', 'touched', 'replaced']);
-    const first = { edited: '4001', replaced: '6001', touched: '5001' };
+    writeFileSync(file('resized'), task('resized', 7001));
+    const first = { edited: '4001', replaced: '6001', resized: '7001', touched: '5001' };
     expect(ports()).toEqual(first);
     expect(ports()).toEqual(first);
     expect(ports()).toEqual(first);
-    // The first render read each file and trusted its stamp; the next two read none.
-    expect(['edited', 'touched', 'replaced'].map(readsOf)).toEqual([1, 1, 1]);
+    // The first render read each file; the next two found the same bytes and kept the parse.
+    expect(['edited', 'touched', 'replaced', 'resized'].map(readsOf)).toEqual([1, 1, 1, 1]);
 
-    // Same size, written in place.
+    // Same size, written in place right after the last render (likely within the same timestamp tick).
     writeFileSync(file('edited'), task('edited', 4002));
     expect(statSync(file('edited')).size).toBe(task('edited', 4001).length);
-    // Same size, modification time put back as `rsync -t` or `tar` do; the status-change time still moves.
+    // Same size, modification time put back as `rsync -t` or `tar` do.
     writeFileSync(file('touched'), task('touched', 5002));
     utimesSync(file('touched'), restored, restored);
     expect(statSync(file('touched')).mtimeMs).toBe(restored * 1000);
     // Same size, another file renamed over it.
     writeFileSync(join(root, 'deploy/replaced.tmp'), task('replaced', 6002));
     renameSync(join(root, 'deploy/replaced.tmp'), file('replaced'));
+    // Longer, with the old content as its start: a second document appended.
+    writeFileSync(file('resized'), `${task('resized', 7001)}---\n${task('appended', 7100)}`);
 
-    expect(ports()).toEqual({ edited: '4002', replaced: '6002', touched: '5002' });
-    expect(['edited', 'touched', 'replaced'].map(readsOf)).toEqual([2, 2, 2]);
+    expect(ports()).toEqual({ appended: '7100', edited: '4002', replaced: '6002', resized: '7001', touched: '5002' });
+    expect(['edited', 'touched', 'replaced', 'resized'].map(readsOf)).toEqual([2, 2, 2, 2]);
+    // Shorter again: cut back to its start.
+    writeFileSync(file('resized'), task('resized', 7001));
+    expect(ports()).toEqual({ edited: '4002', replaced: '6002', resized: '7001', touched: '5002' });
+    expect(readsOf('resized')).toBe(3);
+  });
+
+  it('renders a file that is not valid UTF-8 the same every time, and sees its changes', () => {
+    const invalid = (port: number) => Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9, 0xff, 0x0a]), Buffer.from(task('latin', port))]);
+    writeFileSync(file('latin'), invalid(8001));
+    expect(ports()).toEqual({ latin: '8001' });
+    expect(ports()).toEqual({ latin: '8001' });
+    writeFileSync(file('latin'), invalid(8002));
+    expect(ports()).toEqual({ latin: '8002' });
   });
 });

@@ -2,7 +2,7 @@
  * load (I/O): reads the manifest files of a repository working tree and
  * renders one environment from them.
  */
-import { existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
@@ -63,28 +63,45 @@ const PARSED_FILES_LIMIT = 20_000;
 interface KeptFile {
   text: string;
   parsed: ParsedFile;
-  /** Absolute path the text was last read from, and its stamp then, when the stamp can be trusted. */
-  path?: string;
-  stamp?: Stamp;
+  /** The UTF-8 bytes of `text`: a file holding exactly these bytes needs no new read or parse. */
+  bytes: Buffer;
 }
 
-/**
- * What `stat` said of a file when it was read. A file whose stamp is unchanged
- * (same device, inode, size, modification and status-change times) is not read
- * again: a write, a rename over it or a restored modification time all change
- * the stamp. Timestamps have a granularity (up to 2 s on some file systems) and
- * lag the clock slightly, so a file changed again right after it was read could
- * keep its stamp: a stamp is kept only when the file had not changed for
- * STAMP_SETTLED_MS before it was read. A file written just now is read (and
- * compared with the kept text) on every render until it has settled.
- */
-interface Stamp { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }
-const STAMP_SETTLED_MS = 2_000;
-const STAT_OPTIONS = { throwIfNoEntry: false } as const;
+/** Working buffer for comparing files with their kept bytes; grows as needed and is reused. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
 
-function sameStamp(stamp: Stamp, stats: Stats): boolean {
-  return stamp.ino === stats.ino && stamp.size === stats.size && stamp.mtimeMs === stats.mtimeMs
-    && stamp.ctimeMs === stats.ctimeMs && stamp.dev === stats.dev;
+/**
+ * Whether the file at `full` holds exactly `bytes`. The file is read into the
+ * reused working buffer and compared byte for byte, so an unchanged file costs
+ * no string, no Stats object and no parse, while any change of content (even
+ * one that keeps the size and the modification time) is seen. Any error (the
+ * file is gone, unreadable, a directory) answers false: the caller's plain read
+ * then reports it as before.
+ */
+function holdsBytes(full: string, bytes: Buffer): boolean {
+  const length = bytes.length;
+  if (scratch.length <= length) scratch = Buffer.allocUnsafe(Math.max(length + 1, scratch.length * 2));
+  let fd: number;
+  try {
+    fd = openSync(full, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    // Ask for one byte more than expected: a longer file fills it and differs.
+    let total = 0;
+    for (;;) {
+      const read = readSync(fd, scratch, total, length + 1 - total, null);
+      if (read === 0) break;
+      total += read;
+      if (total > length) return false;
+    }
+    return total === length && scratch.compare(bytes, 0, length, 0, length) === 0;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function frozenDocument(doc: ParsedDocument): ParsedDocument {
@@ -109,24 +126,20 @@ function withoutSyntaxTree(parsed: ParsedFile, text: string): ParsedFile {
 
 /**
  * Reads and parses one file (repository-relative `file` at absolute `full`),
- * or reuses the parse of identical text, or skips the read when the file's
- * stamp is unchanged; the result is shared and deeply frozen.
+ * reusing the kept parse when the file holds the same text; the result is
+ * shared and deeply frozen.
  */
 function parseFile(file: string, full: string): ParsedFile {
   let entry = parsedFiles.get(file);
-  const readAt = Date.now();
-  const stats = statSync(full, STAT_OPTIONS);
-  if (entry?.stamp && stats && entry.path === full && sameStamp(entry.stamp, stats)) return entry.parsed;
+  if (entry && holdsBytes(full, entry.bytes)) return entry.parsed;
   const text = readFileSync(full, 'utf8');
   if (entry?.text !== text) {
     if (parsedFiles.size >= PARSED_FILES_LIMIT) parsedFiles.clear();
-    entry = { text, parsed: withoutSyntaxTree(parseManifestFile(file, text), text) };
+    // Kept as the bytes of the decoded text: for a file that is not valid UTF-8 they differ
+    // from the file's, and such a file is simply read (and compared as text) every time.
+    entry = { text, parsed: withoutSyntaxTree(parseManifestFile(file, text), text), bytes: Buffer.from(text, 'utf8') };
     parsedFiles.set(file, entry);
   }
-  entry.path = full;
-  entry.stamp = stats && readAt - Math.max(stats.mtimeMs, stats.ctimeMs) > STAMP_SETTLED_MS
-    ? { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs }
-    : undefined;
   return entry.parsed;
 }
 
