@@ -98,4 +98,34 @@ describe('loadDesiredState kept files', () => {
     writeFileSync(file('latin'), invalid(8002));
     expect(ports()).toEqual({ latin: '8002' });
   });
+
+  it('sees manifest files added, removed and renamed between renders, and a directory in place of a file', () => {
+    const tasks = () => loadDesiredState({ repoRoot: root, path: 'deploy' }, 'dev').tasks.map((t) => `${t.name} ${t.file}`);
+    writeFileSync(file('a'), task('a', 1));
+    expect(tasks()).toEqual(['a deploy/base/a.yaml']);
+    expect(tasks()).toEqual(['a deploy/base/a.yaml']);
+
+    writeFileSync(file('b'), task('b', 2));
+    mkdirSync(join(root, 'deploy/base/sub'));
+    writeFileSync(join(root, 'deploy/base/sub/c.yml'), task('c', 3));
+    expect(tasks()).toEqual(['a deploy/base/a.yaml', 'b deploy/base/b.yaml', 'c deploy/base/sub/c.yml']);
+
+    rmSync(file('b'));
+    renameSync(file('a'), file('z'));
+    expect(tasks()).toEqual(['a deploy/base/z.yaml', 'c deploy/base/sub/c.yml']);
+
+    // A folder where there was a manifest file of the same name, and a plain file where there was a folder.
+    rmSync(file('z'));
+    mkdirSync(file('z'));
+    writeFileSync(join(file('z'), 'd.yaml'), task('d', 4));
+    rmSync(join(root, 'deploy/base/sub'), { recursive: true });
+    writeFileSync(join(root, 'deploy/base/sub'), task('sub', 5));
+    expect(tasks()).toEqual(['d deploy/base/z.yaml/d.yaml']);
+
+    // Hidden and node_modules entries stay out, however they change.
+    writeFileSync(join(root, 'deploy/base/.hidden.yaml'), task('hidden', 6));
+    mkdirSync(join(root, 'deploy/base/node_modules'));
+    writeFileSync(join(root, 'deploy/base/node_modules/m.yaml'), task('m', 7));
+    expect(tasks()).toEqual(['d deploy/base/z.yaml/d.yaml']);
+  });
 });

@@ -2,7 +2,7 @@
  * load (I/O): reads the manifest files of a repository working tree and
  * renders one environment from them.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
@@ -28,16 +28,99 @@ function child(dir: string, name: string): string {
   return dir.endsWith(sep) ? dir + name : dir + sep + name;
 }
 
-function walk(dir: string, rel: string, out: FoundFile[]): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+/** What the walk makes of a directory entry. */
+type EntryKind = typeof OTHER | typeof DIRECTORY | typeof MANIFEST;
+const OTHER = 0;
+const DIRECTORY = 1;
+const MANIFEST = 2;
+
+/**
+ * One directory as the last walk listed it: its entries (names not starting
+ * with a dot, in listing order) with their kinds, and the paths built for them.
+ */
+interface ListedDir {
+  rel: string;
+  names: string[];
+  kinds: EntryKind[];
+  /** For a directory entry: its absolute and relative path; for a manifest file: the found file. */
+  paths: Array<FoundFile | undefined>;
+}
+
+/**
+ * The last walk of each manifest folder: the listing of every directory under
+ * it and the sorted files found. Every walk lists every directory again; when
+ * a listing is unchanged its paths are reused, and when all are unchanged the
+ * sorted file list is reused as it is.
+ */
+interface Walk { dirs: Map<string, ListedDir>; found: FoundFile[] }
+const walks = new Map<string, Walk>();
+const WALKS_LIMIT = 16;
+
+/** The parsed files last handed out for each manifest folder (frozen). */
+const lastFiles = new Map<string, readonly ParsedFile[]>();
+
+function kindOf(entry: Dirent): EntryKind {
+  if (entry.isDirectory()) return SKIP_DIRS.has(entry.name) ? OTHER : DIRECTORY;
+  return entry.isFile() && /\.ya?ml$/.test(entry.name) ? MANIFEST : OTHER;
+}
+
+/** Lists `dir` (relative path `rel`), reusing the previous listing's paths when it is unchanged; returns whether it changed. */
+function listDir(dir: string, rel: string, previous: Map<string, ListedDir> | undefined, next: Map<string, ListedDir>): { listed: ListedDir; changed: boolean } {
+  const entries = readdirSync(dir, { withFileTypes: true });
+  const kept = previous?.get(dir);
+  let same = kept !== undefined && kept.rel === rel;
+  let count = 0;
+  for (let i = 0; i < entries.length && same; i++) {
+    const entry = entries[i]!;
+    if (entry.name.startsWith('.')) continue;
+    same = count < kept!.names.length && kept!.names[count] === entry.name && kept!.kinds[count] === kindOf(entry);
+    count++;
+  }
+  if (same && count === kept!.names.length) {
+    next.set(dir, kept!);
+    return { listed: kept!, changed: false };
+  }
+  const listed: ListedDir = { rel, names: [], kinds: [], paths: [] };
+  for (const entry of entries) {
     const name = entry.name;
     if (name.startsWith('.')) continue;
-    if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(name)) walk(child(dir, name), rel === '' ? name : `${rel}/${name}`, out);
-    } else if (entry.isFile() && /\.ya?ml$/.test(name)) {
-      out.push({ full: child(dir, name), file: rel === '' ? name : `${rel}/${name}` });
-    }
+    const kind = kindOf(entry);
+    listed.names.push(name);
+    listed.kinds.push(kind);
+    listed.paths.push(kind === OTHER ? undefined : { full: child(dir, name), file: rel === '' ? name : `${rel}/${name}` });
   }
+  next.set(dir, listed);
+  return { listed, changed: true };
+}
+
+/** Appends the manifest files under `dir` to `out`; returns whether any listing changed since the previous walk. */
+function walk(dir: string, rel: string, out: FoundFile[], previous: Map<string, ListedDir> | undefined, next: Map<string, ListedDir>): boolean {
+  const { listed, changed } = listDir(dir, rel, previous, next);
+  let any = changed;
+  for (let i = 0; i < listed.names.length; i++) {
+    const path = listed.paths[i];
+    if (listed.kinds[i] === DIRECTORY) any = walk(path!.full, path!.file, out, previous, next) || any;
+    else if (listed.kinds[i] === MANIFEST) out.push(path!);
+  }
+  return any;
+}
+
+/** The manifest files under `dir`, ordered by absolute path, as the files have always been. */
+function findFiles(dir: string, rel: string): FoundFile[] {
+  const previous = walks.get(dir);
+  const next = new Map<string, ListedDir>();
+  const found: FoundFile[] = [];
+  const changed = walk(dir, rel, found, previous?.dirs, next);
+  // Unchanged listings everywhere (the same directories, too): the previous sorted list holds exactly these files.
+  if (previous && !changed && next.size === previous.dirs.size) {
+    previous.dirs = next;
+    return previous.found;
+  }
+  found.sort((a, b) => (a.full < b.full ? -1 : a.full > b.full ? 1 : 0));
+  walks.delete(dir);
+  if (walks.size >= WALKS_LIMIT) walks.delete(walks.keys().next().value!);
+  walks.set(dir, { dirs: next, found });
+  return found;
 }
 
 export interface ManifestSource {
@@ -162,11 +245,19 @@ function readSharedFiles(source: ManifestSource): ParsedFile[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ValidationError(`manifest folder ${dir} does not exist; expected a directory of YAML manifests (check --repo and --path)`);
   }
-  const found: FoundFile[] = [];
-  walk(dir, toPosix(rel), found);
-  // Ordered by absolute path, as the files have always been.
-  found.sort((a, b) => (a.full < b.full ? -1 : a.full > b.full ? 1 : 0));
-  return found.map(({ full, file }) => parseFile(file, full));
+  const found = findFiles(dir, toPosix(rel));
+  const files = new Array<ParsedFile>(found.length);
+  let same = lastFiles.get(dir)?.length === found.length;
+  for (let i = 0; i < found.length; i++) {
+    files[i] = parseFile(found[i]!.file, found[i]!.full);
+    same &&= files[i] === lastFiles.get(dir)![i];
+  }
+  // The same files as last time: hand out the same frozen list, so that what renders derive from it can be kept.
+  if (same) return lastFiles.get(dir) as ParsedFile[];
+  Object.freeze(files);
+  if (!lastFiles.has(dir) && lastFiles.size >= WALKS_LIMIT) lastFiles.delete(lastFiles.keys().next().value!);
+  lastFiles.set(dir, files);
+  return files;
 }
 
 /** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */

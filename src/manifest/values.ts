@@ -45,7 +45,11 @@ export function isDeeplyFrozen(value: unknown): value is object {
  */
 export function copyValue<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((item: unknown) => copyValue(item)) as T;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyValue(value[i]);
+    return out as T;
+  }
   if (Object.getPrototypeOf(value) !== Object.prototype) return structuredClone(value);
   const out: Record<string, unknown> = {};
   for (const key in value) {

@@ -28,7 +28,7 @@ export const PROCESS_ALIASES: Readonly<Record<string, string>> = {
 export interface FoldResult {
   process: ProcessSpec;
   /** Options given twice, once under an alias. */
-  conflicts: Array<{ alias: string; option: string }>;
+  conflicts: ReadonlyArray<{ alias: string; option: string }>;
 }
 
 /**
@@ -83,6 +83,7 @@ export function stringifyEnv(env: Record<string, unknown> | undefined): Record<s
 }
 
 const NO_ENV: Record<string, unknown> = Object.freeze({});
+const NO_CONFLICTS: FoldResult['conflicts'] = Object.freeze([]);
 
 /** Position of `name` among the first `count` items of `names`, or -1. */
 function indexIn(names: readonly string[], count: number, name: string): number {
@@ -97,7 +98,7 @@ function indexIn(names: readonly string[], count: number, name: string): number 
  * with `raw`.
  */
 export function foldProcess(raw: Record<string, unknown>, baseEnv: Record<string, unknown> = NO_ENV, defaults?: Record<string, unknown>): FoldResult {
-  const conflicts: FoldResult['conflicts'] = [];
+  let conflicts: Array<{ alias: string; option: string }> | undefined;
   const names = optionNames;
   const values = optionValues;
   let count = 0;
@@ -105,7 +106,7 @@ export function foldProcess(raw: Record<string, unknown>, baseEnv: Record<string
     if (!Object.hasOwn(raw, key)) continue;
     const option = PROCESS_ALIASES[key] ?? key;
     if (option !== key && option in raw) {
-      conflicts.push({ alias: key, option });
+      (conflicts ??= []).push({ alias: key, option });
       continue;
     }
     if (option === 'env') continue; // merged with baseEnv below
@@ -143,5 +144,5 @@ export function foldProcess(raw: Record<string, unknown>, baseEnv: Record<string
     else if (name === 'exec_mode' && typeof value === 'string') process[name] = value.replace(/_mode$/, '');
     else process[name] = copyValue(value); // the output shares nothing with the manifest it came from
   }
-  return { process: process as ProcessSpec, conflicts };
+  return { process: process as ProcessSpec, conflicts: conflicts ?? NO_CONFLICTS };
 }

@@ -97,6 +97,27 @@ function resolveEnvironment(input: RenderInput, diagnostics: Diagnostic[]): Loca
   return { doc: first!.doc, value: first!.doc.value as Record<string, unknown>, usable };
 }
 
+interface FileIndex { byPath: Map<string, ParsedFile>; paths: string[] }
+
+/**
+ * Indexes of file lists that cannot change: the manifest loader hands the same
+ * frozen list of frozen files to every render while no file changed.
+ */
+const keptIndexes = new WeakMap<readonly ParsedFile[], FileIndex>();
+
+/** The loaded files by path, and their paths in order. */
+function indexFiles(files: ParsedFile[]): FileIndex {
+  const frozen = Object.isFrozen(files) && files.every((f) => Object.isFrozen(f));
+  let index = frozen ? keptIndexes.get(files) : undefined;
+  if (!index) {
+    const byPath = new Map<string, ParsedFile>();
+    for (const f of files) byPath.set(f.file, f);
+    index = { byPath, paths: [...byPath.keys()] };
+    if (frozen) keptIndexes.set(files, index);
+  }
+  return index;
+}
+
 /**
  * Task documents of the environment's resources that passed the schema, and the
  * ones that did not (their problems are already reported), so that references to
@@ -109,17 +130,19 @@ function collectTasks(env: Located, input: RenderInput, diagnostics: Diagnostic[
   const tasks: Located[] = [];
   const rejected: Located[] = [];
   if (!Array.isArray(resources)) return { tasks, rejected };
-  const byPath = new Map(input.files.map((f) => [f.file, f]));
-  const paths = [...byPath.keys()];
-  const included = new Set<string>();
+  const { byPath, paths } = indexFiles(input.files);
+  const lists: string[][] = [];
   resources.forEach((entry, i) => {
     if (typeof entry !== 'string') return;
     const res = resolveResource(env.doc.file, entry, paths);
     if (res.kind === 'escape') diagnostics.push(at(env.doc, `/spec/resources/${i}`, `resource "${entry}" resolves to ${res.path}, outside the repository; resources must stay inside it`));
     else if (res.kind === 'missing') diagnostics.push(at(env.doc, `/spec/resources/${i}`, `resource "${entry}" (${res.path}) matches no manifest file or folder`));
-    else res.files.forEach((f) => { if (f !== env.doc.file) included.add(f); });
+    else lists.push(res.files);
   });
-  const includedPaths = [...included].sort();
+  // One resource (the common case) names its files sorted and without repeats already.
+  const includedPaths = lists.length === 1
+    ? lists[0]!.filter((f) => f !== env.doc.file)
+    : [...new Set(lists.flat())].filter((f) => f !== env.doc.file).sort();
   for (let p = 0; p < includedPaths.length; p++) {
     const file = byPath.get(includedPaths[p]!)!;
     pushAll(diagnostics, file.diagnostics);
@@ -232,18 +255,25 @@ function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagn
 /** Options every task has unless it sets them. */
 const PROCESS_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze({ cwd: '.' });
 
-function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { task: DesiredTask; conflicts: Array<{ alias: string; option: string }> } {
+/** The rendered task of a (patched) task document; alias conflicts of its process options go to `diagnostics`. */
+function buildTask(m: TaskManifest, env: EnvironmentManifest, doc: ParsedDocument, diagnostics: Diagnostic[]): DesiredTask {
   const prefix = env.spec.namePrefix ?? '';
   const { process, conflicts } = foldProcess(m.spec.process as Record<string, unknown>, env.spec.env ?? {}, PROCESS_DEFAULTS);
+  for (let i = 0; i < conflicts.length; i++) {
+    const c = conflicts[i]!;
+    diagnostics.push(at(doc, `/spec/process/${c.alias}`, `"${c.alias}" is an alias of "${c.option}", which is also set; keep one`));
+  }
   const type = m.spec.type ?? 'service';
   if (type === 'job' && process.autorestart === undefined) process.autorestart = false;
-  const dependsOn = (m.spec.dependsOn ?? []).map((d) => `${prefix}${d}`);
+  const written = m.spec.dependsOn ?? [];
+  const dependsOn = new Array<string>(written.length);
+  for (let i = 0; i < written.length; i++) dependsOn[i] = `${prefix}${written[i]}`;
   // The task shares nothing with its manifest, which may be shared by other renders.
   // Properties are added in the order the serialised task has always had.
   const task = {
     name: `${prefix}${m.metadata.name}`,
     sourceName: m.metadata.name,
-    file,
+    file: doc.file,
     type,
     dependsOn: sortStrings(dependsOn),
     labels: copyValue(m.metadata.labels ?? {}),
@@ -253,7 +283,7 @@ function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { t
   if (m.spec.hosts) task.hosts = copyValue(m.spec.hosts);
   if (m.spec.hostSelector) task.hostSelector = copyValue(m.spec.hostSelector);
   task.process = process;
-  return { task, conflicts };
+  return task;
 }
 
 /** Renders one environment. Returns the state only when there are no diagnostics. */
@@ -269,9 +299,7 @@ export function render(input: RenderInput): RenderResult {
   const origins: TaskOrigin[] = [];
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[i]!;
-    const { task, conflicts } = buildTask(patched[i]!, envManifest, t.doc.file);
-    for (const c of conflicts) diagnostics.push(at(t.doc, `/spec/process/${c.alias}`, `"${c.alias}" is an alias of "${c.option}", which is also set; keep one`));
-    origins.push({ task, doc: t.doc });
+    origins.push({ task: buildTask(patched[i]!, envManifest, t.doc, diagnostics), doc: t.doc });
   }
   pushAll(diagnostics, validateRules(origins, {
     environment: input.environment,

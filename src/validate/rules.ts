@@ -44,12 +44,21 @@ function writtenDependsOn(o: TaskOrigin): string[] {
   return (o.doc.value as { spec?: { dependsOn?: string[] } }).spec?.dependsOn ?? [];
 }
 
-function checkDependencies(origins: TaskOrigin[], ctx: RuleContext, out: Diagnostic[]): void {
+/**
+ * Tasks by name (the last of tasks sharing a name, as the dependency rules
+ * have always looked them up), with each task's position in `origins`.
+ */
+function indexByName(origins: TaskOrigin[]): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (let t = 0; t < origins.length; t++) byName.set(origins[t]!.task.name, t);
+  return byName;
+}
+
+function checkDependencies(origins: TaskOrigin[], byName: Map<string, number>, ctx: RuleContext, out: Diagnostic[]): void {
   // Runs for every task of every render: nothing is allocated per task or dependency unless there is a problem.
-  const byName = new Map<string, TaskOrigin>();
-  for (let t = 0; t < origins.length; t++) byName.set(origins[t]!.task.name, origins[t]!);
+  const origin = (name: string) => origins[byName.get(name)!]!;
   let known: string | undefined;
-  const knownNames = () => (known ??= [...byName.values()].map((x) => x.task.sourceName).sort().join(', '));
+  const knownNames = () => (known ??= [...byName.values()].map((t) => origins[t]!.task.sourceName).sort().join(', '));
   for (let t = 0; t < origins.length; t++) {
     const o = origins[t]!;
     const dependsOn = o.task.dependsOn;
@@ -61,36 +70,40 @@ function checkDependencies(origins: TaskOrigin[], ctx: RuleContext, out: Diagnos
       const dep = name.slice(prefixOf(o.task).length);
       const i = writtenDependsOn(o).indexOf(dep);
       const pointer = i >= 0 ? `/spec/dependsOn/${i}` : '/spec/dependsOn';
-      const origin = i >= 0 ? '' : ` (added by a patch of environment ${ctx.environment})`;
-      if (self) out.push(at(o.doc, pointer, `task "${o.task.sourceName}" cannot depend on itself${origin}`));
-      else out.push(at(o.doc, pointer, `depends on "${dep}"${origin}, which is not a task of environment ${ctx.environment}; expected one of: ${knownNames()}`));
+      const added = i >= 0 ? '' : ` (added by a patch of environment ${ctx.environment})`;
+      if (self) out.push(at(o.doc, pointer, `task "${o.task.sourceName}" cannot depend on itself${added}`));
+      else out.push(at(o.doc, pointer, `depends on "${dep}"${added}, which is not a task of environment ${ctx.environment}; expected one of: ${knownNames()}`));
     }
   }
-  const state = new Map<string, 'visiting' | 'done'>();
+  // Depth-first search for cycles; a task's state is kept by its position in `origins`.
+  const VISITING = 1;
+  const DONE = 2;
+  const state = new Uint8Array(origins.length);
   const reported = new Set<string>();
   /** The path from the current root to the task being visited, that task excluded. */
   const stack: string[] = [];
   const visit = (name: string): void => {
-    if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') {
+    const position = byName.get(name)!;
+    if (state[position] === DONE) return;
+    if (state[position] === VISITING) {
       const cycle = [...stack.slice(stack.indexOf(name)), name];
       const key = cycle.slice(0, -1).sort().join(',');
       if (reported.has(key)) return;
       reported.add(key);
-      const o = byName.get(cycle[0]!)!;
-      const index = Math.max(0, writtenDependsOn(o).indexOf(byName.get(cycle[1]!)!.task.sourceName));
-      out.push(at(o.doc, `/spec/dependsOn/${index}`, `dependency cycle: ${cycle.map((n) => byName.get(n)!.task.sourceName).join(' -> ')}`));
+      const o = origin(cycle[0]!);
+      const index = Math.max(0, writtenDependsOn(o).indexOf(origin(cycle[1]!).task.sourceName));
+      out.push(at(o.doc, `/spec/dependsOn/${index}`, `dependency cycle: ${cycle.map((n) => origin(n).task.sourceName).join(' -> ')}`));
       return;
     }
-    state.set(name, 'visiting');
-    const dependsOn = byName.get(name)!.task.dependsOn;
+    state[position] = VISITING;
+    const dependsOn = origins[position]!.task.dependsOn;
     stack.push(name);
     for (let d = 0; d < dependsOn.length; d++) {
       const dep = dependsOn[d]!;
       if (byName.has(dep) && dep !== name) visit(dep);
     }
     stack.pop();
-    state.set(name, 'done');
+    state[position] = DONE;
   };
   const names = [...byName.keys()].sort();
   for (let n = 0; n < names.length; n++) visit(names[n]!);
@@ -172,8 +185,10 @@ function checkJob(o: TaskOrigin, out: Diagnostic[]): void {
 /** Runs every cross-document rule; may rewrite absolute in-repository paths to relative ones. */
 export function validateRules(origins: TaskOrigin[], ctx: RuleContext): Diagnostic[] {
   const out: Diagnostic[] = [];
-  checkUnique(origins, out);
-  checkDependencies(origins, ctx, out);
+  const byName = indexByName(origins);
+  // Names are unique when the index has one entry per task; only then is there nothing to report.
+  if (byName.size !== origins.length) checkUnique(origins, out);
+  checkDependencies(origins, byName, ctx, out);
   for (const o of origins) {
     checkPaths(o, ctx, out);
     checkContext(o, ctx, out);

@@ -95,6 +95,7 @@ export function validateDocument(doc: ParsedDocument, kind: ManifestKind): Diagn
     kept = { kind, value: doc.value, problems: checkDocument(doc, kind) };
     keptProblems.set(doc, kept);
   }
+  if (kept.problems.length === 0) return [];
   return kept.problems.map((d) => ({ ...d }));
 }
 
