@@ -128,4 +128,15 @@ describe('loadDesiredState kept files', () => {
     writeFileSync(join(root, 'deploy/base/node_modules/m.yaml'), task('m', 7));
     expect(tasks()).toEqual(['d deploy/base/z.yaml/d.yaml']);
   });
+
+  it('checks a manifest file larger than the reused working buffer the same way', () => {
+    const padding = `# ${'x'.repeat(5 * 1024 * 1024)}\n`;
+    writeFileSync(file('large'), padding + task('large', 9001));
+    expect(ports()).toEqual({ large: '9001' });
+    expect(ports()).toEqual({ large: '9001' });
+    expect(readsOf('large')).toBe(1);
+    writeFileSync(file('large'), padding + task('large', 9002));
+    expect(ports()).toEqual({ large: '9002' });
+    expect(readsOf('large')).toBe(2);
+  });
 });

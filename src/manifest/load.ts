@@ -150,8 +150,9 @@ interface KeptFile {
   bytes: Buffer;
 }
 
-/** Working buffer for comparing files with their kept bytes; grows as needed and is reused. */
+/** Working buffer for comparing files with their kept bytes; grows as needed (up to SCRATCH_LIMIT) and is reused. */
 let scratch = Buffer.allocUnsafe(64 * 1024);
+const SCRATCH_LIMIT = 4 * 1024 * 1024;
 
 /**
  * Whether the file at `full` holds exactly `bytes`. The file is read into the
@@ -163,7 +164,12 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
  */
 function holdsBytes(full: string, bytes: Buffer): boolean {
   const length = bytes.length;
-  if (scratch.length <= length) scratch = Buffer.allocUnsafe(Math.max(length + 1, scratch.length * 2));
+  let buffer = scratch;
+  if (buffer.length <= length) {
+    buffer = Buffer.allocUnsafe(Math.max(length + 1, scratch.length * 2));
+    // An unusually large file gets a buffer of its own, so that it is not held for good.
+    if (buffer.length <= SCRATCH_LIMIT) scratch = buffer;
+  }
   let fd: number;
   try {
     fd = openSync(full, 'r');
@@ -174,12 +180,12 @@ function holdsBytes(full: string, bytes: Buffer): boolean {
     // Ask for one byte more than expected: a longer file fills it and differs.
     let total = 0;
     for (;;) {
-      const read = readSync(fd, scratch, total, length + 1 - total, null);
+      const read = readSync(fd, buffer, total, length + 1 - total, null);
       if (read === 0) break;
       total += read;
       if (total > length) return false;
     }
-    return total === length && scratch.compare(bytes, 0, length, 0, length) === 0;
+    return total === length && buffer.compare(bytes, 0, length, 0, length) === 0;
   } catch {
     return false;
   } finally {
