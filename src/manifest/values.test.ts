@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifestFile } from './parse.js';
-import { copyValue, deepFreeze, isDeeplyFrozen, sortStrings } from './values.js';
+import { copyValue, deepFreeze, isDeeplyFrozen, joinShared, sortStrings } from './values.js';
 
 describe('sortStrings', () => {
   it('orders like Array.prototype.sort() without a comparator, short and long lists alike', () => {
@@ -44,5 +44,19 @@ describe('copyValue', () => {
     expect(Object.isFrozen((copy.list as unknown[])[0])).toBe(false);
     expect(Object.keys(copy)).toEqual(['__proto__', 'list']);
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+  });
+});
+
+describe('joinShared', () => {
+  it('joins like concatenation, and gives the same string for the same parts', () => {
+    expect(joinShared('stg-', '', 'api')).toBe('stg-api');
+    expect(joinShared('deploy', '/', 'apps')).toBe('deploy/apps');
+    expect(joinShared('', '/', 'apps')).toBe('apps');
+    expect(joinShared('stg-', '', 'api')).toBe(joinShared('stg-', '', 'api'));
+    // The separator is part of the key: "a" + "/" + "b" is not "a" + "" + "/b".
+    expect(joinShared('a', '/', 'b')).toBe('a/b');
+    expect(joinShared('a', '', '/b')).toBe('a/b');
+    expect(joinShared('a/', '', 'b')).toBe('a/b');
+    for (let i = 0; i < 25_000; i++) expect(joinShared('p-', '', String(i))).toBe(`p-${i}`);
   });
 });

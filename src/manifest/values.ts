@@ -82,3 +82,34 @@ export function sortStrings(list: string[]): string[] {
   }
   return list;
 }
+
+/**
+ * Strings joined from parts that repeat from render to render (a name prefix
+ * and a task name, a folder and a path), kept so that every render's output
+ * shares one string instead of building (and later flattening) its own.
+ * Strings never change, so sharing them is invisible; the table is emptied
+ * when it grows past JOINED_LIMIT entries.
+ */
+const joined = new Map<string, Map<string, Map<string, string>>>();
+let joinedCount = 0;
+const JOINED_LIMIT = 20_000;
+
+/** `head + separator + tail`, or `tail` when `head` is empty; the same string as earlier calls with the same parts. */
+export function joinShared(head: string, separator: string, tail: string): string {
+  if (head === '') return tail;
+  if (joinedCount >= JOINED_LIMIT) {
+    joined.clear();
+    joinedCount = 0;
+  }
+  let byHead = joined.get(separator);
+  if (!byHead) joined.set(separator, (byHead = new Map()));
+  let byTail = byHead.get(head);
+  if (!byTail) byHead.set(head, (byTail = new Map()));
+  let value = byTail.get(tail);
+  if (value === undefined) {
+    value = head + separator + tail;
+    byTail.set(tail, value);
+    joinedCount++;
+  }
+  return value;
+}
