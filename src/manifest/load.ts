@@ -285,6 +285,8 @@ export function loadDesiredState(source: ManifestSource, environment: string): D
   });
   if (!result.state) {
     const count = result.diagnostics.length;
+    // No state must come with a reason; anything else is a defect, reported as one (exit 70).
+    if (count === 0) throw new Error(`rendering environment ${environment} produced neither a state nor a problem`);
     const diagnostics = result.diagnostics.map((d) => ({ ...d }));
     throw new ValidationError(`environment ${environment} is invalid: ${count} problem${count === 1 ? '' : 's'}`, diagnostics);
   }
