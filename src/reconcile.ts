@@ -35,6 +35,8 @@ export interface ReconcileDeps {
   /** Parallel actions; default 8. */
   concurrency?: number;
   lockTimeoutMs?: number;
+  /** Called with the plan about to be executed (apply only), before its first action. */
+  onPlan?: (plan: Plan) => void;
   onResult?: (result: ActionResult) => void;
 }
 
@@ -52,7 +54,8 @@ export interface ReconcileResult {
   timings: { observeMs: number; planMs: number; applyMs: number };
 }
 
-const defaultProber: Prober = { http: (url, status) => probeHttp(url, status), tcp: (host, port) => probeTcp(host, port) };
+/** Probes over real HTTP and TCP. */
+export const defaultProber: Prober = { http: (url, status) => probeHttp(url, status), tcp: (host, port) => probeTcp(host, port) };
 
 function planTaskOf(r: ResolvedTask): PlanTask {
   return {
@@ -106,6 +109,7 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
       return { ...base, results: [], live, converged: thePlan.actions.length === 0 && !thePlan.holds.some((h) => h.blocking), timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: 0 } };
     }
     logger.info({ environment: state.environment, revision: input.revision, actions: thePlan.actions.length }, 'applying plan');
+    deps.onPlan?.(thePlan);
     const results = await execute({
       plan: thePlan,
       tasks: resolved.map(execTaskOf),

@@ -96,10 +96,12 @@ interface Applied { result: ReconcileResult; unready: string[] }
 async function apply(ctx: ControllerContext, env: string, revision: string, state: DesiredState, journal: { sequence: number; resumed: boolean }): Promise<Applied> {
   const release = await ctx.source.release(revision);
   const repoDir = switchCurrent(ctx, env, release);
-  const deps = { pm2: ctx.pm2, logger: ctx.logger.child({ environment: env }), concurrency: ctx.concurrency };
-  const preview = await reconcileOnce({ state, repoDir, revision, apply: false }, deps);
-  ctx.store.update(env, (m) => { m.pending = { revision, sequence: journal.sequence, plannedActions: preview.plan.actions.length, at: ctx.now().toISOString() }; });
-  const result = await reconcileOnce({ state, repoDir, revision, apply: true }, deps);
+  const result = await reconcileOnce({ state, repoDir, revision, apply: true }, {
+    pm2: ctx.pm2,
+    logger: ctx.logger.child({ environment: env }),
+    concurrency: ctx.concurrency,
+    onPlan: (plan) => ctx.store.update(env, (m) => { m.pending = { revision, sequence: journal.sequence, plannedActions: plan.actions.length, at: ctx.now().toISOString() }; }),
+  });
   if (!journal.resumed || !result.converged) return { result, unready: [] };
   const unready = await awaitUncheckedServices(ctx.pm2, state, result.results);
   return { result: { ...result, converged: unready.length === 0, live: await readLive(ctx.pm2, state) }, unready };

@@ -5,15 +5,13 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Pm2Client } from '../adapters/pm2.js';
-import { probeHttp, probeTcp } from '../adapters/probe.js';
-import { systemClock, type Prober } from '../apply/ops.js';
+import { systemClock } from '../apply/ops.js';
 import { LiveSnapshot } from '../apply/snapshot.js';
 import { waitService } from '../apply/wait.js';
 import type { DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { instanceCount } from '../live/normalize.js';
-
-const prober: Prober = { http: (url, status) => probeHttp(url, status), tcp: (host, port) => probeTcp(host, port) };
+import { defaultProber } from '../reconcile.js';
 
 /**
  * Waits for every service of `state` that has no result in `results` (those
@@ -27,7 +25,7 @@ export async function awaitUncheckedServices(pm2: Pm2Client, state: DesiredState
   const cpus = availableParallelism();
   const failures = await Promise.all(state.tasks.filter((t) => t.type === 'service' && !acted.has(t.name)).map(async (t) => {
     const target = { namespace: state.namespace, name: t.name, type: t.type, instances: instanceCount(t.process.instances, cpus), since, ...(t.health ? { health: t.health } : {}) };
-    const readiness = await waitService(target, snapshot, prober, systemClock);
+    const readiness = await waitService(target, snapshot, defaultProber, systemClock);
     return readiness.ok ? undefined : `${t.name}: ${readiness.detail}`;
   }));
   return failures.filter((f): f is string => f !== undefined);
