@@ -41,10 +41,9 @@ export class Controller {
   async start(): Promise<void> {
     const paths = await this.ctx.source.watchPaths();
     if (paths.length) {
-      // The controller's own status pushes move refs/heads/pm2-gitops/status: not a reason to reconcile.
+      // The controller's own status pushes move refs/heads/pm2-gitops/status (and its .lock): not a reason to reconcile.
       const ownRef = `${sep}refs${sep}heads${sep}${STATUS_BRANCH.split('/').join(sep)}`;
-      const ownDir = ownRef.slice(0, ownRef.lastIndexOf(sep));
-      this.watcher = watch(paths, { ignoreInitial: true, depth: 10, awaitWriteFinish: false, ignored: (path) => path.endsWith(ownDir) || path.includes(ownRef) });
+      this.watcher = watch(paths, { ignoreInitial: true, depth: 10, awaitWriteFinish: false, ignored: (path) => path.includes(ownRef) });
       this.watcher.on('all', () => this.trigger('repository refs changed'));
       await new Promise<void>((resolve) => { this.watcher!.once('ready', () => resolve()); });
     }
