@@ -6,11 +6,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli, type RunResult } from './helpers/cli.js';
 import { waitFor } from './helpers/controller.js';
-import { type ApplyReport, type ManifestRepo, manifestRepo, parseReport, type TaskDef } from './helpers/manifests.js';
-import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
+import { type ApplyReport, parseReport, pm2AndRepo, type TaskDef } from './helpers/manifests.js';
+import { type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
 async function inNamespace(pm2: IsolatedPm2, namespace: string): Promise<JlistEntry[]> {
   return (await pm2.jlist()).filter((p) => p.pm2_env.namespace === namespace).sort((a, b) => a.pm_id - b.pm_id);
@@ -37,8 +37,7 @@ const summary = (report: ApplyReport): Record<string, [string, string]> =>
 
 describe('apply: failing tasks', () => {
   const NS = 'apply-fail';
-  let pm2: IsolatedPm2;
-  let repo: ManifestRepo;
+  const { pm2, repo } = pm2AndRepo();
   const tasks: TaskDef[] = [
     // A job that exits 1, and a service that needs it.
     { name: 'setup', type: 'job', process: { script: 'apps/exit.cjs', env: { EXIT_CODE: '1' } } },
@@ -53,16 +52,7 @@ describe('apply: failing tasks', () => {
     { name: 'after-good-job', dependsOn: ['good-job'] },
   ];
 
-  beforeAll(() => {
-    pm2 = isolatedPm2();
-    repo = manifestRepo();
-    repo.write({ namespace: NS }, tasks);
-  });
-
-  afterAll(async () => {
-    await pm2.kill();
-    repo.cleanup();
-  });
+  beforeAll(() => repo.write({ namespace: NS }, tasks));
 
   it('exits 4, skips the dependents of what failed and still starts everything independent', async () => {
     const r = await cli(['apply', '--repo', repo.dir, '--json'], { env: pm2.env });
@@ -128,8 +118,7 @@ describe('apply: failing tasks', () => {
 
 describe('apply: two applies at once on one daemon', () => {
   const NS = 'apply-lock';
-  let pm2: IsolatedPm2;
-  let repo: ManifestRepo;
+  const { pm2, repo } = pm2AndRepo();
   const tasks: TaskDef[] = [
     // The job keeps the first apply busy for a while, so the two overlap.
     { name: 'prepare', type: 'job', process: { script: 'apps/exit.cjs', env: { DELAY_MS: '1500' } } },
@@ -137,16 +126,7 @@ describe('apply: two applies at once on one daemon', () => {
     { name: 'free', process: { instances: 2, exec_mode: 'cluster' } },
   ];
 
-  beforeAll(() => {
-    pm2 = isolatedPm2();
-    repo = manifestRepo();
-    repo.write({ namespace: NS }, tasks);
-  });
-
-  afterAll(async () => {
-    await pm2.kill();
-    repo.cleanup();
-  });
+  beforeAll(() => repo.write({ namespace: NS }, tasks));
 
   it('do not interleave: the second waits for the lock and then finds nothing to do', async () => {
     const lockFile = join(pm2.home, 'pm2-gitops.lock');
