@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifestFile } from './parse.js';
-import { copyValue, deepFreeze, isDeeplyFrozen, joinShared, sortStrings } from './values.js';
+import { copyValue, deepFreeze, isDeeplyFrozen, sortHead, sortStrings } from './values.js';
 
 describe('sortStrings', () => {
   it('orders like Array.prototype.sort() without a comparator, short and long lists alike', () => {
@@ -13,6 +13,16 @@ describe('sortStrings', () => {
         expect(sortStrings([...list])).toEqual([...list].sort());
       }
     }
+  });
+});
+
+describe('sortHead', () => {
+  it('sorts only the first count names, moving their values along', () => {
+    const names = ['c', 'a', 'b', 'z', 'y'];
+    const values: unknown[] = [3, 1, 2, 26, 25];
+    sortHead(names, 3, values);
+    expect(names).toEqual(['a', 'b', 'c', 'z', 'y']);
+    expect(values).toEqual([1, 2, 3, 26, 25]);
   });
 });
 
@@ -44,19 +54,5 @@ describe('copyValue', () => {
     expect(Object.isFrozen((copy.list as unknown[])[0])).toBe(false);
     expect(Object.keys(copy)).toEqual(['__proto__', 'list']);
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
-  });
-});
-
-describe('joinShared', () => {
-  it('joins like concatenation, and gives the same string for the same parts', () => {
-    expect(joinShared('stg-', '', 'api')).toBe('stg-api');
-    expect(joinShared('deploy', '/', 'apps')).toBe('deploy/apps');
-    expect(joinShared('', '/', 'apps')).toBe('apps');
-    expect(joinShared('stg-', '', 'api')).toBe(joinShared('stg-', '', 'api'));
-    // The separator is part of the key: "a" + "/" + "b" is not "a" + "" + "/b".
-    expect(joinShared('a', '/', 'b')).toBe('a/b');
-    expect(joinShared('a', '', '/b')).toBe('a/b');
-    expect(joinShared('a/', '', 'b')).toBe('a/b');
-    for (let i = 0; i < 25_000; i++) expect(joinShared('p-', '', String(i))).toBe(`p-${i}`);
   });
 });

@@ -70,46 +70,26 @@ export function copyValue<T>(value: T): T {
  */
 export function sortStrings(list: string[]): string[] {
   if (list.length > 32) return list.sort();
-  for (let i = 1; i < list.length; i++) {
-    const item = list[i]!;
-    let j = i - 1;
-    if (list[j]! <= item) continue;
-    while (j >= 0 && list[j]! > item) {
-      list[j + 1] = list[j]!;
-      j--;
-    }
-    list[j + 1] = item;
-  }
+  sortHead(list, list.length);
   return list;
 }
 
 /**
- * Strings joined from parts that repeat from render to render (a name prefix
- * and a task name, a folder and a path), kept so that every render's output
- * shares one string instead of building (and later flattening) its own.
- * Strings never change, so sharing them is invisible; the table is emptied
- * when it grows past JOINED_LIMIT entries.
+ * Insertion sort of the first `count` items of `names`, in the order of
+ * `sortStrings`, moving the items of `values` (if given) along with them.
  */
-const joined = new Map<string, Map<string, Map<string, string>>>();
-let joinedCount = 0;
-const JOINED_LIMIT = 20_000;
-
-/** `head + separator + tail`, or `tail` when `head` is empty; the same string as earlier calls with the same parts. */
-export function joinShared(head: string, separator: string, tail: string): string {
-  if (head === '') return tail;
-  if (joinedCount >= JOINED_LIMIT) {
-    joined.clear();
-    joinedCount = 0;
+export function sortHead(names: string[], count: number, values?: unknown[]): void {
+  for (let i = 1; i < count; i++) {
+    const name = names[i]!;
+    if (names[i - 1]! <= name) continue;
+    const value = values?.[i];
+    let j = i - 1;
+    while (j >= 0 && names[j]! > name) {
+      names[j + 1] = names[j]!;
+      if (values) values[j + 1] = values[j];
+      j--;
+    }
+    names[j + 1] = name;
+    if (values) values[j + 1] = value;
   }
-  let byHead = joined.get(separator);
-  if (!byHead) joined.set(separator, (byHead = new Map()));
-  let byTail = byHead.get(head);
-  if (!byTail) byHead.set(head, (byTail = new Map()));
-  let value = byTail.get(tail);
-  if (value === undefined) {
-    value = head + separator + tail;
-    byTail.set(tail, value);
-    joinedCount++;
-  }
-  return value;
 }

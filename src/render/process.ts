@@ -3,7 +3,7 @@
  * `out` → `out_file`, … so that desired and live state compare key by key.
  */
 import type { ProcessSpec } from '../domain/manifest.js';
-import { copyValue } from '../manifest/values.js';
+import { copyValue, sortHead } from '../manifest/values.js';
 
 /** Alias → PM2's own option name, from PM2's lib/API/schema.json. */
 export const PROCESS_ALIASES: Readonly<Record<string, string>> = {
@@ -40,22 +40,6 @@ export interface FoldResult {
 const envKeys: string[] = [];
 const optionNames: string[] = [];
 const optionValues: unknown[] = [];
-
-/** Sorts the first `count` items of `names` as `Array.prototype.sort()` would, moving `values` (if given) along. */
-function sortHead(names: string[], count: number, values?: unknown[]): void {
-  for (let i = 1; i < count; i++) {
-    const name = names[i]!;
-    const value = values?.[i];
-    let j = i - 1;
-    while (j >= 0 && names[j]! > name) {
-      names[j + 1] = names[j]!;
-      if (values) values[j + 1] = values[j];
-      j--;
-    }
-    names[j + 1] = name;
-    if (values) values[j + 1] = value;
-  }
-}
 
 /**
  * `env` laid over `base`, every value turned into the string the process will

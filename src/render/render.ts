@@ -8,7 +8,7 @@ import {
   DEFAULT_POLICY, type DesiredState, type DesiredTask, type EnvironmentManifest, type PatchSpec, type Policy, type TaskManifest,
 } from '../domain/manifest.js';
 import type { ParsedDocument, ParsedFile } from '../manifest/parse.js';
-import { copyValue, deepFreeze, isDeeplyFrozen, joinShared, sortStrings } from '../manifest/values.js';
+import { copyValue, deepFreeze, isDeeplyFrozen, sortStrings } from '../manifest/values.js';
 import { validateDocument, validateValue } from '../validate/schema.js';
 import { validateRules, type TaskOrigin } from '../validate/rules.js';
 import { applyOverlay, matchesTarget, type PatchOutcome } from './patches.js';
@@ -267,11 +267,11 @@ function buildTask(m: TaskManifest, env: EnvironmentManifest, doc: ParsedDocumen
   if (type === 'job' && process.autorestart === undefined) process.autorestart = false;
   const written = m.spec.dependsOn ?? [];
   const dependsOn = new Array<string>(written.length);
-  for (let i = 0; i < written.length; i++) dependsOn[i] = joinShared(prefix, '', written[i]!);
+  for (let i = 0; i < written.length; i++) dependsOn[i] = prefix + written[i]!;
   // The task shares nothing with its manifest, which may be shared by other renders.
   // Properties are added in the order the serialised task has always had.
   const task = {
-    name: joinShared(prefix, '', m.metadata.name),
+    name: prefix + m.metadata.name,
     sourceName: m.metadata.name,
     file: doc.file,
     type,

@@ -6,7 +6,6 @@ import { posix } from 'node:path';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { ContextDimension, DesiredTask } from '../domain/manifest.js';
 import type { ParsedDocument } from '../manifest/parse.js';
-import { joinShared } from '../manifest/values.js';
 
 /** A rendered task and the document it came from, for diagnostics. */
 export interface TaskOrigin { task: DesiredTask; doc: ParsedDocument }
@@ -124,7 +123,7 @@ function insideRepository(base: string, path: string, ctx: RuleContext): string 
   if (base === '' || base === '.' || isPlain(base)) {
     const atRoot = base === '' || base === '.';
     if (path === '.') return atRoot ? '.' : base;
-    if (isPlain(path)) return atRoot ? path : joinShared(base, '/', path);
+    if (isPlain(path)) return atRoot ? path : `${base}/${path}`;
   }
   if (posix.isAbsolute(path)) {
     if (!ctx.repoRoot) return undefined;
