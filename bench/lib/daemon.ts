@@ -13,8 +13,8 @@ export interface RunResult { code: number; stdout: string; stderr: string; ms: n
 
 /**
  * Runs a command to completion; `ms` is its wall time. Its stdout goes to a
- * file, not a pipe: a CLI that calls process.exit() right after a large write
- * can lose the tail of what it wrote to a pipe (observed past 64 KB).
+ * file, not a pipe, so that what is measured does not include the bench
+ * draining a large output (a 500-task plan) while the command runs.
  */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'pm2gt-rec-out-'));
