@@ -55,7 +55,7 @@ function isPathLike(script: string): boolean {
  * An env block with object, array and null values turned into their JSON text,
  * as PM2 does before it starts the process (a manifest env holds scalars only).
  */
-export function envBlock(env: Record<string, unknown>, label: string, block: string, result: ImportResult): Record<string, unknown> {
+function envBlock(env: Record<string, unknown>, label: string, block: string, result: ImportResult): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) continue;
