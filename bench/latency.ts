@@ -15,7 +15,7 @@ import { isolatedPm2 } from '../test/helpers/pm2.js';
 import { tinyRepo } from '../test/helpers/tiny-repo.js';
 
 const PUSHES = 20;
-const PORT = 46100;
+const PORT = 26100;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;

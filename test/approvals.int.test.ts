@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startController, waitFor, type RunningController } from './helpers/controller.js';
+import { explainer, startController, waitFor, type RunningController } from './helpers/controller.js';
 import { git, gitFixture, type GitFixture, type Person } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
 import { tinyRepo } from './helpers/tiny-repo.js';
 
-const PORT = 46010;
+const PORT = 26010;
 const NS = 'apr-gitops';
 
 const ALICE: Person = { name: 'Alice Author', email: 'alice@example.com' };
@@ -42,6 +42,7 @@ describe('approvals (run --require-approvals, --allowed-signers)', () => {
   let pm2: IsolatedPm2;
   let repo: GitFixture;
   let ctl: RunningController;
+  const explained = explainer(() => ctl, () => statusText());
   let keysDir: string;
   const keys: Record<string, string> = {};
   let approvedSha = '';
@@ -58,7 +59,7 @@ describe('approvals (run --require-approvals, --allowed-signers)', () => {
   }
 
   async function statusFor(sha: string): Promise<string> {
-    return waitFor(`status for ${sha.slice(0, 12)}`, () => { try { const s = statusText(); return s.includes(sha) ? s : undefined; } catch { return undefined; } });
+    return explained(waitFor(`status for ${sha.slice(0, 12)}`, () => { try { const s = statusText(); return s.includes(sha) ? s : undefined; } catch { return undefined; } }));
   }
 
   /** Pushes a commit that must be refused; checks the status names every reason and PM2 did not move. */

@@ -150,7 +150,7 @@ afterAll(() => {
 
 describe('ecosystem import → export round trip under PM2', { timeout: 120_000 }, () => {
   it('CommonJS file with env, env_production and a deploy env, started with --env production', async () => {
-    const rt = await roundTrip('commonjs-env', 'ecosystem.config.js', { count: 2, pm2Env: 'production', env: 'production', probe: httpProbe(47002) });
+    const rt = await roundTrip('commonjs-env', 'ecosystem.config.js', { count: 2, pm2Env: 'production', env: 'production', probe: httpProbe(27002) });
     // PM2 keeps env_production on the adopted processes; it is no reason to restart them.
     expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
@@ -158,28 +158,28 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
     expect(rt.answers[0]).toEqual({ env: 'production', greeting: 'hello from dev', argv: [], cwd: rt.work });
     expect(Object.keys(rt.original).sort()).toEqual(['api', 'worker']);
     // env_production over deploy.production.env over env (PM2 merges the deploy env into the app's env object)
-    expect(rt.original.api!.env).toEqual({ NODE_ENV: 'production', PORT: '47002', GREETING: 'hello from dev', DEPLOYED_BY: 'pm2 deploy', QUEUE: 'from-deploy' });
+    expect(rt.original.api!.env).toEqual({ NODE_ENV: 'production', PORT: '27002', GREETING: 'hello from dev', DEPLOYED_BY: 'pm2 deploy', QUEUE: 'from-deploy' });
     expect(rt.original.worker!.env).toEqual({ NODE_ENV: 'production', QUEUE: 'from-deploy', QUEUE_CONCURRENCY: '4', DEPLOYED_BY: 'pm2 deploy' });
     expect(rt.original.api!.options).toMatchObject({ namespace: 'default', exec_mode: 'fork_mode', pm_exec_path: join(rt.work, 'api.js'), pm_cwd: rt.work, status: 'online' });
     expect(rt.original.worker!.options.pm_exec_path).toBe(join(rt.work, 'worker.js'));
   });
 
   it('the same file without --env runs the default environment', async () => {
-    const rt = await roundTrip('commonjs-env', 'ecosystem.config.js', { count: 2, env: 'default', probe: httpProbe(47001) });
+    const rt = await roundTrip('commonjs-env', 'ecosystem.config.js', { count: 2, env: 'default', probe: httpProbe(27001) });
     expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     expect(rt.answers[0]).toMatchObject({ env: 'development' });
-    expect(rt.original.api!.env).toEqual({ NODE_ENV: 'development', PORT: '47001', GREETING: 'hello from dev' });
+    expect(rt.original.api!.env).toEqual({ NODE_ENV: 'development', PORT: '27001', GREETING: 'hello from dev' });
     expect(rt.original.worker!.env).toEqual({ NODE_ENV: 'development', QUEUE: 'mail' });
   });
 
   it('cluster mode with two instances, an app with two instances and no exec_mode, a count given as a string', async () => {
-    const rt = await roundTrip('cluster', 'ecosystem.config.js', { count: 6, env: 'default', probe: httpProbe(47010) });
+    const rt = await roundTrip('cluster', 'ecosystem.config.js', { count: 6, env: 'default', probe: httpProbe(27010) });
     expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
-    expect(rt.original.web).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode', status: 'online' }, env: { NODE_ENV: 'production', PORT: '47010' } });
+    expect(rt.original.web).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode', status: 'online' }, env: { NODE_ENV: 'production', PORT: '27010' } });
     // PM2 runs an app with several instances and no exec_mode in cluster mode; the export keeps that.
     expect(rt.original.poller).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode' } });
     expect(rt.original.concurrency).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode' } });
@@ -187,16 +187,16 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
   });
 
   it('args as a string and as an array reach the program alike', async () => {
-    const probe: Probe = async () => [await httpProbe(47020)(), await httpProbe(47021)()];
+    const probe: Probe = async () => [await httpProbe(27020)(), await httpProbe(27021)()];
     const rt = await roundTrip('args', 'ecosystem.config.js', { count: 2, env: 'default', probe });
     expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     expect(rt.answers[0]).toEqual([
-      { argv: ['--port', '47020', '--name', 'hello world', '-v'] },
-      { argv: ['--port', '47021', '--name', 'hello world', '--label=a b', ''] },
+      { argv: ['--port', '27020', '--name', 'hello world', '-v'] },
+      { argv: ['--port', '27021', '--name', 'hello world', '--label=a b', ''] },
     ]);
-    expect(rt.original['args-string']!.options.args).toEqual(['--port', '47020', '--name', 'hello world', '-v']);
+    expect(rt.original['args-string']!.options.args).toEqual(['--port', '27020', '--name', 'hello world', '-v']);
   });
 
   it('interpreter none (a shell script, a command on PATH), interpreter bash, npm start', async () => {
@@ -210,24 +210,24 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
   });
 
   it('a JSON process file started with --env staging, exported as JSON', async () => {
-    const rt = await roundTrip('json', 'process.json', { count: 2, pm2Env: 'staging', env: 'staging', format: 'json', probe: httpProbe(47031) });
+    const rt = await roundTrip('json', 'process.json', { count: 2, pm2Env: 'staging', env: 'staging', format: 'json', probe: httpProbe(27031) });
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
-    expect(rt.original['json-api']!.env).toEqual({ NODE_ENV: 'staging', PORT: '47031', FEATURE_FLAGS: 'beta,dark-mode' });
+    expect(rt.original['json-api']!.env).toEqual({ NODE_ENV: 'staging', PORT: '27031', FEATURE_FLAGS: 'beta,dark-mode' });
     expect(rt.original['json-worker']).toMatchObject({ env: { NODE_ENV: 'staging' }, options: { args: ['--queue', 'jobs'] } });
   });
 
   it('a YAML process file with an unnamed app, started with --env production', async () => {
-    const rt = await roundTrip('yaml', 'process.yml', { count: 3, pm2Env: 'production', env: 'production', probe: httpProbe(47040) });
+    const rt = await roundTrip('yaml', 'process.yml', { count: 3, pm2Env: 'production', env: 'production', probe: httpProbe(27040) });
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     expect(Object.keys(rt.original).sort()).toEqual(['worker', 'yaml-api']);
-    expect(rt.original['yaml-api']).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode' }, env: { NODE_ENV: 'production', PORT: '47040' } });
+    expect(rt.original['yaml-api']).toMatchObject({ instances: 2, options: { exec_mode: 'cluster_mode' }, env: { NODE_ENV: 'production', PORT: '27040' } });
     expect(rt.original.worker!.options).toMatchObject({ args: ['--interval', '10'], max_memory_restart: 150 * 1024 * 1024 });
   });
 
   it('namespace, cwd below the file, memory limit, kill timeout, no autorestart, node_args, log options', async () => {
-    const rt = await roundTrip('options', 'ecosystem.config.js', { count: 2, env: 'default', probe: httpProbe(47050) });
+    const rt = await roundTrip('options', 'ecosystem.config.js', { count: 2, env: 'default', probe: httpProbe(27050) });
     // No option differs; shop-api (autorestart false) became a job, and a job with no record of a run for this revision runs again.
     expect(rt.adoption.map((a) => [a.task, a.action, a.patch])).toEqual([['shop-api', 'restart', []]]);
     expect(rt.exported).toEqual(rt.original);
@@ -245,15 +245,15 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
   });
 
   it('absolute paths from __dirname, log files, non-string env values, an alias, increment_var', async () => {
-    const probe: Probe = async () => [await httpProbe(47060)(), await httpProbe(47061)(), await httpProbe(47062)()];
+    const probe: Probe = async () => [await httpProbe(27060)(), await httpProbe(27061)(), await httpProbe(27062)()];
     const rt = await roundTrip('quirks', 'ecosystem.config.js', { count: 3, env: 'default', probe });
     expect(rt.adoption).toEqual([]);
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     const [quirky, first, second] = rt.answers[0] as Array<{ env: Record<string, string | undefined>; execArgv: string[] }>;
-    expect(quirky!.env).toEqual({ PORT: '47060', DEBUG: 'false', RETRIES: '0', EMPTY: '', CONFIG: '{"region":"eu","replicas":2}', TAGS: '["a","b"]' });
+    expect(quirky!.env).toEqual({ PORT: '27060', DEBUG: 'false', RETRIES: '0', EMPTY: '', CONFIG: '{"region":"eu","replicas":2}', TAGS: '["a","b"]' });
     expect(quirky!.execArgv).toEqual(['--no-deprecation']);
-    expect([first!.env.PORT, second!.env.PORT]).toEqual(['47061', '47062']);
+    expect([first!.env.PORT, second!.env.PORT]).toEqual(['27061', '27062']);
     expect(rt.original.quirky!.options).toMatchObject({
       pm_exec_path: join(rt.work, 'server.js'), pm_out_log_path: join(rt.work, 'logs', 'out.log'), pm_err_log_path: join(rt.work, 'logs', 'err.log'),
     });
@@ -261,7 +261,7 @@ describe('ecosystem import → export round trip under PM2', { timeout: 120_000 
   });
 
   it('an ES module project: ecosystem.config.cjs in, an ES module ecosystem.config.js out', async () => {
-    const rt = await roundTrip('esm', 'ecosystem.config.cjs', { count: 1, pm2Env: 'production', env: 'production', format: 'esm', out: 'ecosystem.production.config.js', probe: httpProbe(47070) });
+    const rt = await roundTrip('esm', 'ecosystem.config.cjs', { count: 1, pm2Env: 'production', env: 'production', format: 'esm', out: 'ecosystem.production.config.js', probe: httpProbe(27070) });
     expect(rt.exported).toEqual(rt.original);
     expect(rt.answers[1]).toEqual(rt.answers[0]);
     expect(rt.answers[0]).toEqual({ env: 'production', module: 'esm' });

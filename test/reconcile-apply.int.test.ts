@@ -26,7 +26,7 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
 }
 
 describe('apply: the bundled example on a fresh daemon', () => {
-  const PORT = 45001;
+  const PORT = 25001;
   let pm2: IsolatedPm2;
   let dir: string;
 
@@ -148,7 +148,7 @@ describe('apply: one changed task out of 20', () => {
 
 describe('apply: env changes reach the process', () => {
   const NS = 'apply-env';
-  const PORT = 45010;
+  const PORT = 25010;
   const { pm2, repo } = pm2AndRepo();
   const web = (env: Record<string, string>): TaskDef[] => [{
     name: 'web',

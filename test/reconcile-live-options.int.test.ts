@@ -193,7 +193,7 @@ function suite(mode: 'fork' | 'cluster', port: number, extra: TaskDef[], self: R
   });
 }
 
-suite('fork', 45510, [
+suite('fork', 25510, [
   { name: 'sleeper', process: { script: 'sleep', args: ['1000'], interpreter: 'none' } },
   { name: 'quiet', process: { script: 'apps/idle.cjs', disable_logs: true, log_file: false, autorestart: false, node_args: [] } },
 ], {
@@ -201,12 +201,12 @@ suite('fork', 45510, [
   instances: 1,
   args: '--mode fork --n 1',
   node_args: '--max-old-space-size=128',
-  port: 45510,
+  port: 25510,
   user: 'root',
   gid: 'root',
 });
 
-suite('cluster', 45511, [], {
+suite('cluster', 25511, [], {
   exec_mode: 'cluster_mode',
   instances: 2,
   args: ['--mode', 'cluster', '--n', '2'],
@@ -214,5 +214,5 @@ suite('cluster', 45511, [], {
   increment_var: 'WORKER_PORT',
   uid: 0,
   gid: 0,
-  env: { PORT: '45511', GREETING: 'hello-all-cluster', COUNT: 3, ENABLED: true, WORKER_PORT: '45512' },
+  env: { PORT: '25511', GREETING: 'hello-all-cluster', COUNT: 3, ENABLED: true, WORKER_PORT: '25512' },
 });

@@ -10,7 +10,7 @@ import { cli, ROOT, run } from './helpers/cli.js';
 import { manifestRepo, parseReport, type ManifestRepo } from './helpers/manifests.js';
 import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
-const PORT = 45520;
+const PORT = 25520;
 const NAMESPACE = 'rl-reload';
 const PM2_BIN = join(ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
 

@@ -9,8 +9,8 @@ import { cli } from './helpers/cli.js';
 import { manifestRepo, parseReport, type ManifestRepo } from './helpers/manifests.js';
 import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
-const WEB_PORT = 45530;
-const API_PORT = 45531;
+const WEB_PORT = 25530;
+const API_PORT = 25531;
 const NAMESPACE = 'rl-heal';
 
 interface PlanJson { actions: Array<{ task: string; action: string; reason: string; pmIds: number[] }>; holds: Array<{ task: string; reason: string; blocking: boolean }>; inSync: string[] }

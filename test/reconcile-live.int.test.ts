@@ -8,8 +8,8 @@ import { cli } from './helpers/cli.js';
 import { manifestRepo, parseReport, type ManifestRepo } from './helpers/manifests.js';
 import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
-const FORK_PORT = 45500;
-const CLUSTER_PORT = 45501;
+const FORK_PORT = 25500;
+const CLUSTER_PORT = 25501;
 const NAMESPACE = 'rl-empty';
 
 interface PlanJson { actions: Array<{ task: string; action: string; reason: string }>; holds: Array<{ task: string; reason: string }>; inSync: string[] }

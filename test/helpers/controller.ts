@@ -56,3 +56,17 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
+
+/**
+ * Wraps a wait so that, when it fails, the error also carries what the
+ * controller saw: the status file (when readable) and the tail of its log.
+ */
+export function explainer(ctl: () => RunningController | undefined, status?: () => string): <T>(wait: Promise<T>) => Promise<T> {
+  return async (wait) => wait.catch((err: Error) => {
+    let text: string;
+    try { text = status ? status() : '(none)'; } catch (e) { text = `(unreadable: ${(e as Error).message})`; }
+    const log = (ctl()?.logs() ?? '').trimEnd().split('\n').slice(-40).join('\n');
+    err.message = `${err.message}\n--- status file ---\n${text}\n--- controller log, last 40 lines ---\n${log}`;
+    throw err;
+  });
+}

@@ -7,7 +7,7 @@ const server = http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ argv }));
 });
-// The port lies in the ephemeral range, so a client socket may hold it for a moment: try again.
+// A process of an earlier run may still hold the port for a moment: try again.
 server.on('error', (err) => {
   if (err.code !== 'EADDRINUSE') throw err;
   setTimeout(() => server.listen(port, '127.0.0.1'), 250);

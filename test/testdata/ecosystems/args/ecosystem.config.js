@@ -4,12 +4,12 @@ module.exports = {
     {
       name: 'args-string',
       script: 'echo-args.js',
-      args: "--port 47020 --name 'hello world' -v",
+      args: "--port 27020 --name 'hello world' -v",
     },
     {
       name: 'args-array',
       script: 'echo-args.js',
-      args: ['--port', '47021', '--name', 'hello world', '--label=a b', ''],
+      args: ['--port', '27021', '--name', 'hello world', '--label=a b', ''],
     },
   ],
 };

@@ -9,7 +9,7 @@ module.exports = {
       exec_mode: 'cluster',
       env: {
         NODE_ENV: 'production',
-        PORT: 47010,
+        PORT: 27010,
       },
     },
     {

@@ -8,12 +8,12 @@ module.exports = {
       script: './api.js',
       env: {
         NODE_ENV: 'development',
-        PORT: 47001,
+        PORT: 27001,
         GREETING: 'hello from dev',
       },
       env_production: {
         NODE_ENV: 'production',
-        PORT: 47002,
+        PORT: 27002,
       },
     },
     {

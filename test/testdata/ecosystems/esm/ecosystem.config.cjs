@@ -6,7 +6,7 @@ module.exports = {
       script: 'server.js',
       env: {
         NODE_ENV: 'development',
-        PORT: 47070,
+        PORT: 27070,
       },
       env_production: {
         NODE_ENV: 'production',

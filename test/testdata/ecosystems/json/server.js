@@ -5,7 +5,7 @@ const server = http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ env: process.env.NODE_ENV, argv: process.argv.slice(2), execArgv: process.execArgv, cwd: process.cwd() }));
 });
-// The port lies in the ephemeral range, so a client socket may hold it for a moment: try again.
+// A process of an earlier run may still hold the port for a moment: try again.
 server.on('error', (err) => {
   if (err.code !== 'EADDRINUSE') throw err;
   setTimeout(() => server.listen(Number(process.env.PORT), '127.0.0.1'), 250);

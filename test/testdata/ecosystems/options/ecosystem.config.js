@@ -16,7 +16,7 @@ module.exports = {
       time: true,
       env: {
         NODE_ENV: 'production',
-        PORT: 47050,
+        PORT: 27050,
       },
     },
     {

@@ -14,7 +14,7 @@ module.exports = {
       log_date_format: 'YYYY-MM-DD HH:mm Z',
       interpreter_args: '--no-deprecation',
       env: {
-        PORT: 47060,
+        PORT: 27060,
         DEBUG: false,
         RETRIES: 0,
         EMPTY: '',
@@ -29,7 +29,7 @@ module.exports = {
       exec_mode: 'cluster',
       increment_var: 'PORT',
       env: {
-        PORT: 47061,
+        PORT: 27061,
       },
     },
   ],

@@ -6,7 +6,7 @@ const server = http.createServer((req, res) => {
   const { PORT, DEBUG, RETRIES, EMPTY, CONFIG, TAGS } = process.env;
   res.end(JSON.stringify({ env: { PORT, DEBUG, RETRIES, EMPTY, CONFIG, TAGS }, execArgv: process.execArgv, cwd: process.cwd() }));
 });
-// The port lies in the ephemeral range, so a client socket may hold it for a moment: try again.
+// A process of an earlier run may still hold the port for a moment: try again.
 server.on('error', (err) => {
   if (err.code !== 'EADDRINUSE') throw err;
   setTimeout(() => server.listen(Number(process.env.PORT), '127.0.0.1'), 250);
