@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explainer, startController, waitFor, type RunningController } from './helpers/controller.js';
+import { controllerWait, startController, type RunningController } from './helpers/controller.js';
 import { git, gitFixture, type GitFixture, type Person } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
 import { tinyRepo } from './helpers/tiny-repo.js';
@@ -42,7 +42,7 @@ describe('approvals (run --require-approvals, --allowed-signers)', () => {
   let pm2: IsolatedPm2;
   let repo: GitFixture;
   let ctl: RunningController;
-  const explained = explainer(() => ctl, () => statusText());
+  const waitFor = controllerWait(() => ctl, () => statusText());
   let keysDir: string;
   const keys: Record<string, string> = {};
   let approvedSha = '';
@@ -59,7 +59,7 @@ describe('approvals (run --require-approvals, --allowed-signers)', () => {
   }
 
   async function statusFor(sha: string): Promise<string> {
-    return explained(waitFor(`status for ${sha.slice(0, 12)}`, () => { try { const s = statusText(); return s.includes(sha) ? s : undefined; } catch { return undefined; } }));
+    return waitFor(`status for ${sha.slice(0, 12)}`, () => { try { const s = statusText(); return s.includes(sha) ? s : undefined; } catch { return undefined; } });
   }
 
   /** Pushes a commit that must be refused; checks the status names every reason and PM2 did not move. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
-import { explainer, startController, waitFor, type RunningController } from './helpers/controller.js';
+import { controllerWait, startController, type RunningController } from './helpers/controller.js';
 import { branchHistoryText, git, gitFixture, type GitFixture } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
 import { tinyRepo } from './helpers/tiny-repo.js';
@@ -21,7 +21,7 @@ describe('the controller (run)', () => {
   let pm2: IsolatedPm2;
   let repo: GitFixture;
   let ctl: RunningController;
-  const explained = explainer(() => ctl, () => statusText(repo.remote));
+  const waitFor = controllerWait(() => ctl, () => statusText(repo.remote));
 
   beforeAll(() => {
     pm2 = isolatedPm2();
@@ -38,7 +38,7 @@ describe('the controller (run)', () => {
 
   it('applies the first revision and pushes a status commit naming it', async () => {
     const head = repo.head();
-    await explained(waitFor('status for the first revision', () => { try { return statusText(repo.remote).includes(head); } catch { return false; } }));
+    await waitFor('status for the first revision', () => { try { return statusText(repo.remote).includes(head); } catch { return false; } });
     const body = await getJson(`http://127.0.0.1:${PORT}/`);
     expect(body.greeting).toBe('hello');
     const status = statusText(repo.remote);
@@ -52,8 +52,8 @@ describe('the controller (run)', () => {
   it('applies a pushed change and reports it', async () => {
     const before = (await pm2.jlist()).find((p) => p.name === 'web')!;
     const sha = repo.commit('greet differently', { 'base/web.yaml': repo.read('base/web.yaml').replace('GREETING: hello', 'GREETING: bonjour') });
-    await explained(waitFor('the new greeting', async () => (await getJson(`http://127.0.0.1:${PORT}/`)).greeting === 'bonjour'));
-    await explained(waitFor('status for the new revision', () => statusText(repo.remote).includes(sha)));
+    await waitFor('the new greeting', async () => (await getJson(`http://127.0.0.1:${PORT}/`)).greeting === 'bonjour');
+    await waitFor('status for the new revision', () => statusText(repo.remote).includes(sha));
     const after = (await pm2.jlist()).find((p) => p.name === 'web')!;
     expect(after.pm_id).toBe(before.pm_id);
     expect(after.pid).not.toBe(before.pid);
@@ -64,7 +64,7 @@ describe('the controller (run)', () => {
   it('leaves everything running when a push fails validation, and shows the errors', async () => {
     const before = (await pm2.jlist()).filter((p) => p.pm2_env.namespace === NS).map((p) => [p.name, p.pid, p.pm2_env.restart_time]);
     const sha = repo.commit('break it', { 'base/web.yaml': repo.read('base/web.yaml').replace('    script: apps/server.cjs', '    script: apps/server.cjs\n    instances: lots') });
-    await explained(waitFor('status for the broken revision', () => statusText(repo.remote).includes(sha), 30_000));
+    await waitFor('status for the broken revision', () => statusText(repo.remote).includes(sha), 30_000);
     const status = statusText(repo.remote);
     expect(status).toContain('**invalid manifests**');
     expect(status).toMatch(/base\/web\.yaml:\d+:\d+ \/spec\/process\/instances: must be an integer >= 0 or "max"/);
@@ -76,7 +76,7 @@ describe('the controller (run)', () => {
   it('never writes an env value to the status branch', async () => {
     repo.commit('rotate the token', { 'base/web.yaml': repo.read('base/web.yaml').replace('instances: lots', 'instances: 1').replace('tok-first-7f3a9c', 'tok-second-0b1d2e') });
     const sha = repo.head();
-    await explained(waitFor('status for the token rotation', () => statusText(repo.remote).includes(sha) && statusText(repo.remote).includes('| result | converged |'), 30_000));
+    await waitFor('status for the token rotation', () => statusText(repo.remote).includes(sha) && statusText(repo.remote).includes('| result | converged |'), 30_000);
     expect((await getJson(`http://127.0.0.1:${PORT}/`)).token).toBe('set');
     const history = branchHistoryText(repo.remote, 'pm2-gitops/status');
     expect(history.length).toBeGreaterThan(1000);
@@ -88,10 +88,10 @@ describe('the controller (run)', () => {
     const stop = await pm2.pm2(['stop', String(web.pm_id)]);
     expect(stop.code).toBe(0);
     const stoppedAt = Date.now();
-    const healed = await explained(waitFor('web online again', async () => {
+    const healed = await waitFor('web online again', async () => {
       const p = (await pm2.jlist()).find((x) => x.pm_id === web.pm_id);
       return p && p.pm2_env.status === 'online' && p.pid !== web.pid ? p : undefined;
-    }, 20_000, 200));
+    }, 20_000, 200);
     expect(healed.pm_id).toBe(web.pm_id);
     expect(Date.now() - stoppedAt).toBeLessThan(15_000);
     if (!/process web (stop|exit)/.test(ctl.logs())) console.log(ctl.logs().split('\n').slice(-25).join('\n'));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
-import { explainer, startController, waitFor, type RunningController } from './helpers/controller.js';
+import { controllerWait, startController, type RunningController } from './helpers/controller.js';
 import { git, gitFixture, type GitFixture } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
@@ -69,7 +69,7 @@ function crashSuite(mode: Mode, port: number, namespace: string): void {
     let pm2: IsolatedPm2;
     let repo: GitFixture;
     let ctl: RunningController;
-    const explained = explainer(() => ctl, () => statusText());
+    const waitFor = controllerWait(() => ctl, () => statusText());
     let stateDir: string;
     let keyDir: string;
     let first = '';
@@ -107,16 +107,16 @@ function crashSuite(mode: Mode, port: number, namespace: string): void {
     });
 
     it('applies the first revision', async () => {
-      await explained(waitFor('status for the first revision', () => { try { const s = statusText(); return s.includes(first) && s.includes('| result | converged |'); } catch { return false; } }));
+      await waitFor('status for the first revision', () => { try { const s = statusText(); return s.includes(first) && s.includes('| result | converged |'); } catch { return false; } });
       expect(await served()).toEqual(new Set(['one']));
     });
 
     it('is killed while PM2 starts the new web, before its health passed', async () => {
       second = repo.commit('slow start', { 'base/web.yaml': manifests({ port, namespace, mode, greeting: 'two', delayMs: 2500 })['base/web.yaml']! });
-      await explained(waitFor('PM2 to run a web process of the new revision', async () => {
+      await waitFor('PM2 to run a web process of the new revision', async () => {
         const lines = logLines(ctl);
         return lines.some((l) => l.msg === 'applying plan' && l.revision === second) && (await ours()).some((p) => p.name === 'web' && greetingOf(p) === 'two');
-      }));
+      });
       await ctl.kill9();
       const lines = logLines(ctl);
       expect(lines.slice(lines.findIndex((l) => l.msg === 'applying plan' && l.revision === second)).some((l) => l.task === 'web')).toBe(false);
@@ -125,7 +125,7 @@ function crashSuite(mode: Mode, port: number, namespace: string): void {
 
     it('converges after a restart with the same state dir, without duplicates, and reports the interrupted reconcile once', async () => {
       ctl = start();
-      await explained(waitFor('status for the new revision after the restart', () => { const s = statusText(); return s.includes(second) && s.includes('| result | converged |'); }, 45_000));
+      await waitFor('status for the new revision after the restart', () => { const s = statusText(); return s.includes(second) && s.includes('| result | converged |'); }, 45_000);
       // Converged means healthy: the new web answers as soon as the status says so.
       expect((await served()).has('two')).toBe(true);
 
@@ -156,7 +156,7 @@ function crashSuite(mode: Mode, port: number, namespace: string): void {
       const before = (await ours()).map((p) => [p.pm_id, p.pid, p.pm2_env.restart_time]);
       const passes = (): number => logLines(ctl).filter((l) => l.msg === 'dev: converged').length;
       const seen = passes();
-      await explained(waitFor('three more passes', () => passes() >= seen + 3, 30_000));
+      await waitFor('three more passes', () => passes() >= seen + 3, 30_000);
       expect(evidence()).toHaveLength(2);
       expect((await ours()).map((p) => [p.pm_id, p.pid, p.pm2_env.restart_time])).toEqual(before);
     });

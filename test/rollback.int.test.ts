@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explainer, startController, waitFor, type RunningController } from './helpers/controller.js';
+import { controllerWait, startController, type RunningController } from './helpers/controller.js';
 import { git, gitFixture, type GitFixture } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
 import { tinyRepo } from './helpers/tiny-repo.js';
@@ -20,7 +20,7 @@ describe('rollback (policy.rollback)', () => {
   let pm2: IsolatedPm2;
   let repo: GitFixture;
   let ctl: RunningController;
-  const explained = explainer(() => ctl, () => statusText());
+  const waitFor = controllerWait(() => ctl, () => statusText());
   let good = '';
   let bad = '';
 
@@ -48,14 +48,14 @@ describe('rollback (policy.rollback)', () => {
   });
 
   it('applies the first revision', async () => {
-    await explained(waitFor('status for the first revision', () => { try { return statusText().includes(good) && statusText().includes('| result | converged |'); } catch { return false; } }));
+    await waitFor('status for the first revision', () => { try { return statusText().includes(good) && statusText().includes('| result | converged |'); } catch { return false; } });
     expect(await greeting()).toBe('good-1');
   });
 
   it('returns to the last good revision when a pushed service fails health, and marks the bad revision', async () => {
     const web = repo.read('base/web.yaml');
     bad = repo.commit('a release that cannot start', { 'base/web.yaml': web.replace('apps/server.cjs', 'apps/broken.cjs').replace('GREETING: good-1', 'GREETING: bad') });
-    const status = await explained(waitFor('status for the bad revision', () => { const s = statusText(); return s.includes(bad) ? s : undefined; }, 45_000));
+    const status = await waitFor('status for the bad revision', () => { const s = statusText(); return s.includes(bad) ? s : undefined; }, 45_000);
     expect(status).toContain('| result | **rolled back** to the last good revision |');
     expect(status).toContain(`| running | \`${good}\` |`);
     expect(status).toContain(`Rolled back from \`${bad}\` to \`${good}\`: web: `);
@@ -78,7 +78,7 @@ describe('rollback (policy.rollback)', () => {
   it('does not retry the bad revision on later resyncs', async () => {
     const before = await namespace();
     const offset = ctl.logs().length;
-    await explained(waitFor('three resync passes', () => logLines(offset).filter((l) => l.msg === 'reconciling' && l.reasons?.includes('interval')).length >= 3 && logLines(offset).filter((l) => l.msg === 'dev: rolled-back').length >= 3, 30_000));
+    await waitFor('three resync passes', () => logLines(offset).filter((l) => l.msg === 'reconciling' && l.reasons?.includes('interval')).length >= 3 && logLines(offset).filter((l) => l.msg === 'dev: rolled-back').length >= 3, 30_000);
     const later = logLines(offset);
     expect(later.filter((l) => l.msg === 'applying plan' && l.revision === bad)).toEqual([]);
     expect(later.filter((l) => l.msg === 'applying plan' && (l.actions ?? 0) > 0)).toEqual([]);
@@ -93,7 +93,7 @@ describe('rollback (policy.rollback)', () => {
   it('applies the next commit normally', async () => {
     const web = repo.read('base/web.yaml');
     const fixed = repo.commit('fix the release', { 'base/web.yaml': web.replace('apps/broken.cjs', 'apps/server.cjs').replace('GREETING: bad', 'GREETING: good-2') });
-    const status = await explained(waitFor('status for the fix', () => { const s = statusText(); return s.includes(fixed) && s.includes('| result | converged |') ? s : undefined; }));
+    const status = await waitFor('status for the fix', () => { const s = statusText(); return s.includes(fixed) && s.includes('| result | converged |') ? s : undefined; });
     expect(status).toContain(`| running | \`${fixed}\` |`);
     expect(status).not.toContain('## Rollback');
     expect(status).toContain(`- \`${bad}\`: web: errored in PM2`);

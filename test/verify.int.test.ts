@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, type RunResult } from './helpers/cli.js';
-import { explainer, startController, waitFor, type RunningController } from './helpers/controller.js';
+import { controllerWait, startController, type RunningController } from './helpers/controller.js';
 import { git, gitFixture, type GitFixture } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
 import { tinyRepo } from './helpers/tiny-repo.js';
@@ -17,7 +17,7 @@ describe('verify: the evidence chain of a real history', () => {
   let pm2: IsolatedPm2;
   let repo: GitFixture;
   let ctl: RunningController;
-  const explained = explainer(() => ctl, () => statusText());
+  const waitFor = controllerWait(() => ctl, () => statusText());
   let work: string;
   let keyDir: string;
   let names: string[] = [];
@@ -65,10 +65,10 @@ describe('verify: the evidence chain of a real history', () => {
 
   it(`records ${PUSHES + 1} reconciles as a chain that verifies`, async () => {
     const first = repo.head();
-    await explained(waitFor('status for the first revision', () => { try { return statusText().includes(first); } catch { return false; } }));
+    await waitFor('status for the first revision', () => { try { return statusText().includes(first); } catch { return false; } });
     for (let i = 1; i <= PUSHES; i++) {
       const sha = repo.commit(`greeting ${i}`, { 'base/web.yaml': repo.read('base/web.yaml').replace(/GREETING: \S+/, `GREETING: g${i}`) });
-      await explained(waitFor(`status for push ${i}`, () => { const s = statusText(); return s.includes(sha) && s.includes('| result | converged |'); }));
+      await waitFor(`status for push ${i}`, () => { const s = statusText(); return s.includes(sha) && s.includes('| result | converged |'); });
     }
     const served = await (await fetch(`http://127.0.0.1:${PORT}/`)).json() as { greeting: string };
     expect(served.greeting).toBe(`g${PUSHES}`);

@@ -58,15 +58,17 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
 }
 
 /**
- * Wraps a wait so that, when it fails, the error also carries what the
- * controller saw: the status file (when readable) and the tail of its log.
+ * `waitFor` for a test with a running controller: a wait that times out also
+ * reports what the controller saw, the status file (when readable) and the
+ * tail of its log.
  */
-export function explainer(ctl: () => RunningController | undefined, status?: () => string): <T>(wait: Promise<T>) => Promise<T> {
-  return async (wait) => wait.catch((err: Error) => {
-    let text: string;
-    try { text = status ? status() : '(none)'; } catch (e) { text = `(unreadable: ${(e as Error).message})`; }
-    const log = (ctl()?.logs() ?? '').trimEnd().split('\n').slice(-40).join('\n');
-    err.message = `${err.message}\n--- status file ---\n${text}\n--- controller log, last 40 lines ---\n${log}`;
-    throw err;
-  });
+export function controllerWait(ctl: () => RunningController | undefined, status: () => string) {
+  return async <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs?: number, everyMs?: number): Promise<T> =>
+    waitFor(what, check, timeoutMs, everyMs).catch((err: Error) => {
+      let text: string;
+      try { text = status(); } catch (e) { text = `(unreadable: ${(e as Error).message})`; }
+      const log = (ctl()?.logs() ?? '').trimEnd().split('\n').slice(-40).join('\n');
+      err.message = `${err.message}\n--- status file ---\n${text}\n--- controller log, last 40 lines ---\n${log}`;
+      throw err;
+    });
 }
