@@ -1,4 +1,4 @@
-import { formatDiagnostic, type Diagnostic } from './diagnostic.js';
+import { capDiagnostics, formatDiagnostic, omittedLine, type Diagnostic } from './diagnostic.js';
 
 /** Exit codes of the CLI, as DESIGN.md section 4 lists them. */
 export const EXIT = {
@@ -22,12 +22,24 @@ export class GitopsError extends Error {
   }
 }
 
-/** Thrown when manifests, flags or input files are invalid; carries every diagnostic found. */
+/**
+ * Thrown when manifests, flags or input files are invalid. Carries the first
+ * DIAGNOSTIC_LIMIT diagnostics (sorted) and the count of the others
+ * (`omitted`, which adds to any the caller already left out), so that neither
+ * the message nor anything built from it grows with the number of problems.
+ */
 export class ValidationError extends GitopsError {
   readonly diagnostics: Diagnostic[];
-  constructor(message: string, diagnostics: Diagnostic[] = [], options?: { cause?: unknown }) {
-    super(diagnostics.length ? `${message}\n${diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}` : message, EXIT.invalid, options);
-    this.diagnostics = diagnostics;
+  /** Problems found but not listed in `diagnostics`. */
+  readonly omitted: number;
+  constructor(message: string, diagnostics: readonly Diagnostic[] = [], options?: { cause?: unknown; omitted?: number }) {
+    const { shown, omitted } = capDiagnostics(diagnostics);
+    const more = omitted + (options?.omitted ?? 0);
+    const lines = shown.map((d) => `  ${formatDiagnostic(d)}`);
+    if (more > 0) lines.push(`  ${omittedLine(more)}`);
+    super(lines.length ? `${message}\n${lines.join('\n')}` : message, EXIT.invalid, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.diagnostics = shown;
+    this.omitted = more;
   }
 }
 

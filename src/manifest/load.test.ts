@@ -112,7 +112,7 @@ describe('loadDesiredState', () => {
       'deploy/base/api.yaml:8 /spec/health/timeoutSeconds',
       'deploy/base/api.yaml:9 /spec/process/scirpt',
       'deploy/base/api.yaml:9 /spec/process/script',
-      'deploy/environments/dev/environment.yaml:11 /spec/patches/1',
+      'deploy/environments/dev/environment.yaml:12 /spec/patches/1/patch/0/value',
     ]);
     for (const d of first) {
       d.message = 'changed';
@@ -121,7 +121,7 @@ describe('loadDesiredState', () => {
     expect(JSON.stringify(problems())).toBe(expected);
     // A fix is seen at once: the kept results belong to the text they were found in.
     write('deploy/base/api.yaml', API);
-    expect(problems().map((d) => d.pointer)).toEqual(['/spec/patches/1']);
+    expect(problems().map((d) => d.pointer)).toEqual(['/spec/patches/1/patch/0/value']);
   });
 
   it('applies each environment\'s own patches to the shared task documents, and a changed patch at once', () => {

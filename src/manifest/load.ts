@@ -3,18 +3,17 @@
  * renders one environment from them.
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
-import { join, posix, relative, resolve, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
+import { availableParallelism } from 'node:os';
+import { createPathProbe } from '../adapters/path-probe.js';
 import { render } from '../render/render.js';
 import { parseManifestFile, type ParsedDocument, type ParsedFile } from './parse.js';
 import { copyValue, deepFreeze } from './values.js';
 
 const SKIP_DIRS = new Set(['node_modules']);
-
-/** A relative POSIX path of named segments only (no empty, `.` or `..` segment): it can be appended as it is. */
-const PLAIN_PATH = /^(?!\.\.?(\/|$))[^/]+(\/(?!\.\.?(\/|$))[^/]+)*$/;
 
 function toPosix(path: string): string {
   return sep === '/' ? path : path.split(sep).join('/');
@@ -271,8 +270,16 @@ export function readManifestFiles(source: ManifestSource): ParsedFile[] {
   return readSharedFiles(source).map(copyParsedFile);
 }
 
-/** Loads, renders and validates one environment; throws ValidationError with every diagnostic. */
-export function loadDesiredState(source: ManifestSource, environment: string): DesiredState {
+/** What the operator decides for a render: folders outside the repository that paths may use, and the bound on instances. */
+export interface RenderOptions {
+  /** Absolute folders outside the repository that `cwd` and `script` may lie in (`--allow-root`). */
+  allowRoots?: readonly string[];
+  /** Most workers per task (`--max-instances`); default: 4 × the CPUs of this host. */
+  maxInstances?: number;
+}
+
+/** Loads, renders and validates one environment; throws ValidationError with its problems. */
+export function loadDesiredState(source: ManifestSource, environment: string, options: RenderOptions = {}): DesiredState {
   const root = resolve(source.repoRoot);
   // The render never changes its input and shares nothing of it with its result: no copy is needed.
   const files = readSharedFiles(source);
@@ -281,14 +288,17 @@ export function loadDesiredState(source: ManifestSource, environment: string): D
     environment,
     manifestRoot: toPosix(relative(root, resolve(root, source.path ?? '.'))),
     repoRoot: toPosix(root),
-    fileExists: (path) => existsSync(sep === '/' && PLAIN_PATH.test(path) ? child(root, path) : join(root, ...path.split(posix.sep))),
+    paths: createPathProbe(root),
+    allowRoots: options.allowRoots?.map((dir) => toPosix(resolve(dir))),
+    cpus: availableParallelism(),
+    ...(options.maxInstances !== undefined ? { maxInstances: options.maxInstances } : {}),
   });
   if (!result.state) {
-    const count = result.diagnostics.length;
+    const count = result.diagnostics.length + (result.omitted ?? 0);
     // No state must come with a reason; anything else is a defect, reported as one (exit 70).
     if (count === 0) throw new Error(`rendering environment ${environment} produced neither a state nor a problem`);
     const diagnostics = result.diagnostics.map((d) => ({ ...d }));
-    throw new ValidationError(`environment ${environment} is invalid: ${count} problem${count === 1 ? '' : 's'}`, diagnostics);
+    throw new ValidationError(`environment ${environment} is invalid: ${count} problem${count === 1 ? '' : 's'}`, diagnostics, { omitted: result.omitted ?? 0 });
   }
   return result.state;
 }

@@ -102,7 +102,7 @@ describe('applyOverlay', () => {
     expect(original).toEqual(task());
 
     const failedTest = applyOverlay(original, { target: {}, patch: [{ op: 'test', path: '/spec/process/instances', value: 9 }] });
-    expect(failedTest).toEqual({ ok: false, operation: 0, message: 'test failed: /spec/process/instances is not 9' });
+    expect(failedTest).toEqual({ ok: false, operation: 0, message: 'test failed: /spec/process/instances does not hold the value the operation expects (an integer)' });
 
     const removeMissing = applyOverlay(original, { target: {}, patch: [{ op: 'remove', path: '/spec/process/env/NOPE' }] });
     expect(removeMissing).toMatchObject({ ok: false, operation: 0 });

@@ -49,7 +49,7 @@ function input(envName: string, envSpec: string, extra: Record<string, string> =
     ...extra,
   };
   const files: ParsedFile[] = Object.entries(texts).map(([file, text]) => parseManifestFile(file, text));
-  return { files, environment: envName, manifestRoot: 'deploy', fileExists: () => true };
+  return { files, environment: envName, manifestRoot: 'deploy', fileExists: () => true, cpus: 2 };
 }
 
 function rendered(i: RenderInput): DesiredState {
@@ -153,7 +153,7 @@ describe('render', () => {
     expect(result.state).toBeUndefined();
     expect(result.diagnostics).toEqual([{
       file: 'deploy/environments/prod.yaml', line: 8, column: 15, pointer: '/spec/patches/0/target', document: 0,
-      message: 'patch target {"name":"nope"} matches no task of this environment',
+      message: 'patch target { name "nope" } matches no task of this environment',
     }]);
   });
 
@@ -170,7 +170,7 @@ describe('render', () => {
     expect(result.diagnostics[0]!.message).toBe('cannot patch task db (deploy/base/db.yaml): path /spec/health/tcp/port does not exist in the target task');
   });
 
-  it('checks dependencies a patch adds, and stops checking the ones it removes', () => {
+  it('[patch-blame] checks dependencies a patch adds, blaming the patch, and stops checking the ones it removes', () => {
     const added = render(input('prod', `  patches:
     - target: { name: web }
       patch: [{ op: add, path: /spec/dependsOn/-, value: ghost }]
@@ -179,8 +179,8 @@ describe('render', () => {
 `));
     expect(added.state).toBeUndefined();
     expect(added.diagnostics.map((d) => [d.file, d.pointer, d.message])).toEqual([
-      ['deploy/base/db.yaml', '/spec/dependsOn', 'task "db" cannot depend on itself (added by a patch of environment prod)'],
-      ['deploy/base/web.yaml', '/spec/dependsOn', 'depends on "ghost" (added by a patch of environment prod), which is not a task of environment prod; expected one of: admin, api, db, web'],
+      ['deploy/environments/prod.yaml', '/spec/patches/0/patch/0/value', 'patch makes task web (deploy/base/web.yaml) invalid at /spec/dependsOn/1: depends on "ghost", which is not a task of environment prod; expected one of: admin, api, db, web'],
+      ['deploy/environments/prod.yaml', '/spec/patches/1/merge/spec/dependsOn/0', 'patch makes task db (deploy/base/db.yaml) invalid at /spec/dependsOn/0: task "db" cannot depend on itself'],
     ]);
     const removed = rendered(input('prod', `  patches:
     - target: { name: admin }
@@ -189,14 +189,14 @@ describe('render', () => {
     expect(byName(removed).admin!.dependsOn).toEqual(['api']);
   });
 
-  it('reports a patch that makes a task invalid', () => {
+  it('[patch-blame] reports a patch that makes a task invalid at the value it wrote', () => {
     const result = render(input('prod', `  patches:
     - target: { name: api }
       merge: { spec: { process: { instances: many } } }
 `));
     expect(result.state).toBeUndefined();
     expect(result.diagnostics.map((d) => [d.pointer, d.message])).toEqual([
-      ['/spec/patches/0', 'patch makes task api (deploy/base/api.yaml) invalid at /spec/process/instances: must be an integer >= 0 or "max"'],
+      ['/spec/patches/0/merge/spec/process/instances', 'patch makes task api (deploy/base/api.yaml) invalid at /spec/process/instances: must be an integer >= 0 or "max"'],
     ]);
   });
 

@@ -99,14 +99,14 @@ describe('validateRules', () => {
       const out = validateRules([withProcess('    script: server.js\n    cwd: ../../..\n')], ctx({ manifestRoot: 'deploy' }));
       expect(out).toEqual([{
         file: 'deploy/base/api.yaml', line: 7, column: 10, pointer: '/spec/process/cwd', document: 0,
-        message: 'cwd "../../.." leaves the repository; expected a path inside it',
+        message: 'cwd "../../.." leaves the repository; expected a path inside it, or under a folder allowed with --allow-root DIR',
       }]);
     });
 
     it('reports a script that leaves the repository, at the key it was written under', () => {
       const script = validateRules([withProcess('    script: ../../../etc/evil.sh\n')], ctx({ manifestRoot: 'deploy' }));
       expect(script.map((d) => [d.pointer, d.line, d.message])).toEqual([
-        ['/spec/process/script', 6, 'script "../../../etc/evil.sh" leaves the repository; expected a path inside it, relative to cwd "deploy"'],
+        ['/spec/process/script', 6, 'script "../../../etc/evil.sh" leaves the repository (relative to cwd "deploy"); expected a path inside it, or under a folder allowed with --allow-root DIR'],
       ]);
       const exec = validateRules([withProcess('    exec: ../../x.js\n')], ctx({ manifestRoot: '' }));
       expect(exec.map((d) => d.pointer)).toEqual(['/spec/process/exec']);

@@ -1,14 +1,21 @@
 /**
  * Cross-document rules (pure): unique names, dependencies that exist and form
- * no cycle, paths that stay inside the repository, required context.
+ * no cycle, paths that stay inside the repository, required context, bounded
+ * instances.
  */
-import { posix } from 'node:path';
-import type { Diagnostic } from '../domain/diagnostic.js';
-import type { ContextDimension, DesiredTask } from '../domain/manifest.js';
+import { diagnosticAt, type Diagnostic } from '../domain/diagnostic.js';
+import type { ContextDimension, DesiredTask, TaskManifest } from '../domain/manifest.js';
 import type { ParsedDocument } from '../manifest/parse.js';
+import { checkPaths, type PathProbe } from './paths.js';
+import { listNames } from './schema.js';
 
-/** A rendered task and the document it came from, for diagnostics. */
-export interface TaskOrigin { task: DesiredTask; doc: ParsedDocument }
+/**
+ * A rendered task and the document it came from, for diagnostics. `manifest`
+ * is the task document after the environment's patches (default: the
+ * document's value); `blame` names the place in the Environment document that
+ * wrote a pointer of it, when a patch did.
+ */
+export interface TaskOrigin { task: DesiredTask; doc: ParsedDocument; manifest?: TaskManifest; blame?: (pointer: string) => string | undefined }
 
 export interface RuleContext {
   environment: string;
@@ -17,21 +24,35 @@ export interface RuleContext {
   /** Manifest folder relative to the repository root ('' for the root); relative paths start there. */
   manifestRoot: string;
   repoRoot?: string;
+  /** Whether a repository-relative file exists; used when `paths` is not given. */
   fileExists?: (path: string) => boolean;
+  /** Real paths and existence of files, from the loader; enables the symbolic-link checks. */
+  paths?: PathProbe;
+  /** Absolute folders outside the repository that paths may lie in (`--allow-root`). */
+  allowRoots?: readonly string[];
+  /** Most workers a task may ask for; default: no limit. */
+  maxInstances?: { limit: number; why: string };
   /** Names (after namePrefix) of tasks left out because their document is invalid; depending on them is not a further error. */
   rejected?: ReadonlySet<string>;
 }
 
-function at(doc: ParsedDocument, pointer: string, message: string): Diagnostic {
-  const pos = doc.locate(pointer);
-  return { file: doc.file, line: pos?.line, column: pos?.column, pointer, message, document: doc.index };
+/** Reports a problem of task `o` at `pointer`: at the patch that wrote it when a patch did, else in the task's own file. */
+export function reportAt(o: TaskOrigin, ctx: Pick<RuleContext, 'envDoc'>, pointer: string, message: string): Diagnostic {
+  const source = o.blame?.(pointer);
+  if (source === undefined) return diagnosticAt(o.doc.file, o.doc.index, pointer, message, o.doc.locate);
+  const env = ctx.envDoc;
+  return diagnosticAt(env.file, env.index, source, `patch makes task ${o.task.sourceName} (${o.doc.file}) invalid at ${pointer}: ${message}`, env.locate);
 }
 
-function checkUnique(origins: TaskOrigin[], out: Diagnostic[]): void {
+function manifestOf(o: TaskOrigin): TaskManifest {
+  return o.manifest ?? (o.doc.value as TaskManifest);
+}
+
+function checkUnique(origins: TaskOrigin[], ctx: RuleContext, out: Diagnostic[]): void {
   const first = new Map<string, TaskOrigin>();
   for (const o of origins) {
     const seen = first.get(o.task.name);
-    if (seen) out.push(at(o.doc, '/metadata/name', `duplicate task name "${o.task.name}": already defined in ${seen.doc.file}`));
+    if (seen) out.push(reportAt(o, ctx, '/metadata/name', `duplicate task name "${o.task.name}": already defined in ${seen.doc.file}`));
     else first.set(o.task.name, o);
   }
 }
@@ -40,8 +61,8 @@ function prefixOf(task: DesiredTask): string {
   return task.name.slice(0, task.name.length - task.sourceName.length);
 }
 
-function writtenDependsOn(o: TaskOrigin): string[] {
-  return (o.doc.value as { spec?: { dependsOn?: string[] } }).spec?.dependsOn ?? [];
+function writtenDependsOn(o: TaskOrigin): readonly string[] {
+  return manifestOf(o).spec?.dependsOn ?? [];
 }
 
 /**
@@ -56,9 +77,9 @@ function indexByName(origins: TaskOrigin[]): Map<string, number> {
 
 function checkDependencies(origins: TaskOrigin[], byName: Map<string, number>, ctx: RuleContext, out: Diagnostic[]): void {
   // Runs for every task of every render: nothing is allocated per task or dependency unless there is a problem.
-  const origin = (name: string) => origins[byName.get(name)!]!;
   let known: string | undefined;
-  const knownNames = () => (known ??= [...byName.values()].map((t) => origins[t]!.task.sourceName).sort().join(', '));
+  // A bounded list: with thousands of tasks, naming them all in each message made reports grow quadratically.
+  const knownNames = () => (known ??= listNames([...byName.values()].map((t) => origins[t]!.task.sourceName).sort()));
   for (let t = 0; t < origins.length; t++) {
     const o = origins[t]!;
     const dependsOn = o.task.dependsOn;
@@ -66,103 +87,75 @@ function checkDependencies(origins: TaskOrigin[], byName: Map<string, number>, c
       const name = dependsOn[d]!;
       const self = name === o.task.name;
       if (!self && (byName.has(name) || ctx.rejected?.has(name))) continue;
-      // The rendered list counts, patches included; the written one only locates an entry.
+      // The rendered list counts, patches included; the written one locates the entry.
       const dep = name.slice(prefixOf(o.task).length);
       const i = writtenDependsOn(o).indexOf(dep);
       const pointer = i >= 0 ? `/spec/dependsOn/${i}` : '/spec/dependsOn';
-      const added = i >= 0 ? '' : ` (added by a patch of environment ${ctx.environment})`;
-      if (self) out.push(at(o.doc, pointer, `task "${o.task.sourceName}" cannot depend on itself${added}`));
-      else out.push(at(o.doc, pointer, `depends on "${dep}"${added}, which is not a task of environment ${ctx.environment}; expected one of: ${knownNames()}`));
+      if (self) out.push(reportAt(o, ctx, pointer, `task "${o.task.sourceName}" cannot depend on itself`));
+      else out.push(reportAt(o, ctx, pointer, `depends on "${dep}", which is not a task of environment ${ctx.environment}; expected one of: ${knownNames()}`));
     }
   }
-  // Depth-first search for cycles; a task's state is kept by its position in `origins`.
+  checkCycles(origins, byName, ctx, out);
+}
+
+/**
+ * Depth-first search for cycles with an explicit stack: a chain of many
+ * thousand tasks would overflow the call stack of a recursive walk. A task's
+ * state is kept by its position in `origins`.
+ */
+function checkCycles(origins: TaskOrigin[], byName: Map<string, number>, ctx: RuleContext, out: Diagnostic[]): void {
   const VISITING = 1;
   const DONE = 2;
   const state = new Uint8Array(origins.length);
   const reported = new Set<string>();
-  /** The path from the current root to the task being visited, that task excluded. */
-  const stack: string[] = [];
-  const visit = (name: string): void => {
-    const position = byName.get(name)!;
-    if (state[position] === DONE) return;
-    if (state[position] === VISITING) {
-      const cycle = [...stack.slice(stack.indexOf(name)), name];
-      const key = cycle.slice(0, -1).sort().join(',');
-      if (reported.has(key)) return;
-      reported.add(key);
-      const o = origin(cycle[0]!);
-      const index = Math.max(0, writtenDependsOn(o).indexOf(origin(cycle[1]!).task.sourceName));
-      out.push(at(o.doc, `/spec/dependsOn/${index}`, `dependency cycle: ${cycle.map((n) => origin(n).task.sourceName).join(' -> ')}`));
-      return;
-    }
-    state[position] = VISITING;
-    const dependsOn = origins[position]!.task.dependsOn;
-    stack.push(name);
-    for (let d = 0; d < dependsOn.length; d++) {
-      const dep = dependsOn[d]!;
-      if (byName.has(dep) && dep !== name) visit(dep);
-    }
-    stack.pop();
-    state[position] = DONE;
-  };
+  /** The path from the current root: task positions, and how many of each one's dependencies were looked at. */
+  const path: number[] = [];
+  const next: number[] = [];
   const names = [...byName.keys()].sort();
-  for (let n = 0; n < names.length; n++) visit(names[n]!);
+  for (let n = 0; n < names.length; n++) {
+    const root = byName.get(names[n]!)!;
+    if (state[root] === DONE) continue;
+    state[root] = VISITING;
+    path.push(root);
+    next.push(0);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const position = path[top]!;
+      const task = origins[position]!.task;
+      const d = next[top]!;
+      if (d >= task.dependsOn.length) {
+        state[position] = DONE;
+        path.pop();
+        next.pop();
+        continue;
+      }
+      next[top] = d + 1;
+      const dep = task.dependsOn[d]!;
+      const target = byName.get(dep);
+      if (target === undefined || dep === task.name || state[target] === DONE) continue;
+      if (state[target] === VISITING) {
+        reportCycle(origins, path.slice(path.lastIndexOf(target)), reported, ctx, out);
+        continue;
+      }
+      state[target] = VISITING;
+      path.push(target);
+      next.push(0);
+    }
+  }
 }
 
-/** Paths with an empty, `.` or `..` segment, or a leading or trailing slash: joining them needs normalisation. */
-const NOT_PLAIN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/;
-
-/** A relative path of named segments only, as `posix.normalize` leaves it. */
-function isPlain(path: string): boolean {
-  return path !== '' && !NOT_PLAIN.test(path);
-}
-
-/** The repository-relative form of `path` (relative to `base`), or undefined when it leaves the repository. */
-function insideRepository(base: string, path: string, ctx: RuleContext): string | undefined {
-  // Common case, without building and normalising an intermediate path: both parts are already normal.
-  if (base === '' || base === '.' || isPlain(base)) {
-    const atRoot = base === '' || base === '.';
-    if (path === '.') return atRoot ? '.' : base;
-    if (isPlain(path)) return atRoot ? path : `${base}/${path}`;
-  }
-  if (posix.isAbsolute(path)) {
-    if (!ctx.repoRoot) return undefined;
-    const rel = posix.relative(ctx.repoRoot, path);
-    return rel.startsWith('..') || posix.isAbsolute(rel) ? undefined : posix.normalize(rel || '.');
-  }
-  const normal = posix.normalize(posix.join(base || '.', path));
-  return normal === '..' || normal.startsWith('../') ? undefined : normal;
-}
-
-const SCRIPT_EXTENSIONS = /\.(c?js|mjs|ts|cts|mts|py|sh|rb|php)$/;
-
-/**
- * Resolves `cwd` (default: the manifest folder) and `script` (relative to cwd,
- * as PM2 does) against the repository, rewriting `cwd` to its repository-relative
- * form so that the rendered state says exactly where the process runs.
- */
-function checkPaths(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void {
-  const proc = o.task.process;
-  const written = ((o.doc.value as { spec?: { process?: Record<string, unknown> } }).spec?.process ?? {});
-  const scriptKey = 'script' in written ? 'script' : 'exec';
-  const cwd = insideRepository(ctx.manifestRoot, typeof proc.cwd === 'string' ? proc.cwd : '.', ctx);
-  if (cwd === undefined) {
-    out.push(at(o.doc, '/spec/process/cwd', `cwd "${String(proc.cwd)}" leaves the repository; expected a path inside it`));
-    return;
-  }
-  proc.cwd = cwd;
-  const script = proc.script;
-  const isCommand = !script.includes('/') && !SCRIPT_EXTENSIONS.test(script) && !(ctx.fileExists?.(posix.join(cwd, script)) ?? false);
-  if (isCommand) return; // a program on PATH, such as `sleep` or `npm`
-  const effective = insideRepository(cwd, script, ctx);
-  if (effective === undefined) {
-    out.push(at(o.doc, `/spec/process/${scriptKey}`, `script "${script}" leaves the repository; expected a path inside it, relative to ${cwd === '.' ? 'the repository root' : `cwd "${cwd}"`}`));
-    return;
-  }
-  if (posix.isAbsolute(script)) proc.script = posix.relative(cwd === '.' ? '' : cwd, effective);
-  if (ctx.fileExists && !ctx.fileExists(effective)) {
-    out.push(at(o.doc, `/spec/process/${scriptKey}`, `script "${script}" does not exist in the repository (looked for ${effective})`));
-  }
+/** Reports the cycle through `cycle` (task positions, in dependency order) once, at its first task. */
+function reportCycle(origins: TaskOrigin[], cycle: number[], reported: Set<string>, ctx: RuleContext, out: Diagnostic[]): void {
+  const key = cycle.map((p) => origins[p]!.task.name).sort().join(',');
+  if (reported.has(key)) return;
+  reported.add(key);
+  const first = origins[cycle[0]!]!;
+  const second = origins[cycle[1 % cycle.length]!]!;
+  const index = Math.max(0, writtenDependsOn(first).indexOf(second.task.sourceName));
+  const names = [...cycle, cycle[0]!].map((p) => origins[p]!.task.sourceName);
+  // A cycle through thousands of tasks is named by its ends, so that the message stays short.
+  const shown = names.length > 12 ? [...names.slice(0, 6), `… (${names.length - 11} more) …`, ...names.slice(-5)] : names;
+  out.push(reportAt(first, ctx, `/spec/dependsOn/${index}`, `dependency cycle: ${shown.join(' -> ')}`));
 }
 
 function checkContext(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void {
@@ -171,15 +164,23 @@ function checkContext(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void 
     const dim = required[i]!;
     const value = o.task.context[dim];
     if (value === undefined || (Array.isArray(value) && value.length === 0) || value === '') {
-      out.push(at(o.doc, `/metadata/context/${dim}`, `context dimension "${dim}" is required by environment ${ctx.environment} (${ctx.envDoc.file}) but missing`));
+      out.push(reportAt(o, ctx, `/metadata/context/${dim}`, `context dimension "${dim}" is required by environment ${ctx.environment} (${ctx.envDoc.file}) but missing`));
     }
   }
 }
 
-function checkJob(o: TaskOrigin, out: Diagnostic[]): void {
+function checkJob(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void {
   if (o.task.type === 'job' && o.task.process.autorestart === true) {
-    out.push(at(o.doc, '/spec/process/autorestart', 'a job runs to completion once per revision; autorestart must be false or absent'));
+    out.push(reportAt(o, ctx, '/spec/process/autorestart', 'a job runs to completion once per revision; autorestart must be false or absent'));
   }
+}
+
+/** A number of workers beyond what the host can run is a typo or an attack, never a plan: it would start them all. */
+function checkInstances(o: TaskOrigin, ctx: RuleContext, out: Diagnostic[]): void {
+  const instances = o.task.process.instances;
+  const bound = ctx.maxInstances;
+  if (!bound || typeof instances !== 'number' || instances <= bound.limit) return;
+  out.push(reportAt(o, ctx, '/spec/process/instances', `${instances} instances exceed the limit of ${bound.limit} (${bound.why}); lower it, or raise the limit with --max-instances N`));
 }
 
 /** Runs every cross-document rule; may rewrite absolute in-repository paths to relative ones. */
@@ -187,12 +188,13 @@ export function validateRules(origins: TaskOrigin[], ctx: RuleContext): Diagnost
   const out: Diagnostic[] = [];
   const byName = indexByName(origins);
   // Names are unique when the index has one entry per task; only then is there nothing to report.
-  if (byName.size !== origins.length) checkUnique(origins, out);
+  if (byName.size !== origins.length) checkUnique(origins, ctx, out);
   checkDependencies(origins, byName, ctx, out);
   for (const o of origins) {
-    checkPaths(o, ctx, out);
+    checkPaths(o, manifestOf(o), ctx, (pointer, message) => out.push(reportAt(o, ctx, pointer, message)));
     checkContext(o, ctx, out);
-    checkJob(o, out);
+    checkJob(o, ctx, out);
+    checkInstances(o, ctx, out);
   }
   return out;
 }

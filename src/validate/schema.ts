@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { Diagnostic } from '../domain/diagnostic.js';
-import { pointerOf, type ParsedDocument } from '../manifest/parse.js';
+import { describeValue } from '../domain/diagnostic.js';
+import { pointerOf } from '../manifest/parse.js';
 import { isDeeplyFrozen } from '../manifest/values.js';
 import { closest } from './suggest.js';
 
@@ -32,21 +32,26 @@ function validators(): Record<ManifestKind, ValidateFunction> {
   return compiled;
 }
 
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
 function customMessage(err: ErrorObject): string | undefined {
   const parent = err.parentSchema as Record<string, unknown> | undefined;
   const message = parent?.['x-message'];
   return typeof message === 'string' ? message : undefined;
 }
 
+/** A field name that can be quoted: a name of its own, not a `KEY=value` pair or a pasted text. */
+const QUOTABLE_FIELD = /^[A-Za-z0-9_.$-]{1,64}$/;
+
+/**
+ * Pointer and message of one schema error. Messages say what was expected and
+ * what kind of value was found (its type and length), never the value itself.
+ */
 function describe(err: ErrorObject): { pointer: string; message: string } {
   const p = err.params as Record<string, unknown>;
+  // Inside propertyNames the value checked is a key: a `NAME=value` key would print its value,
+  // and a pointer to it would hold it too, so the map it belongs to is named instead.
+  if (typeof p.propertyName === 'string') {
+    return { pointer: err.instancePath, message: `has a variable name of ${p.propertyName.length} character${p.propertyName.length === 1 ? '' : 's'} that contains "=" or a NUL character; names must not contain either` };
+  }
   switch (err.keyword) {
     case 'required':
       return { pointer: `${err.instancePath}${pointerOf([String(p.missingProperty)])}`, message: `required field "${String(p.missingProperty)}" is missing` };
@@ -54,70 +59,89 @@ function describe(err: ErrorObject): { pointer: string; message: string } {
       const field = String(p.additionalProperty);
       const parent = err.parentSchema as { properties?: Record<string, unknown> } | undefined;
       const known = Object.keys(parent?.properties ?? {});
+      if (!QUOTABLE_FIELD.test(field)) return { pointer: err.instancePath, message: `has an unknown field whose name has ${field.length} characters; expected one of ${listNames(known)}` };
       return { pointer: `${err.instancePath}${pointerOf([field])}`, message: unknownFieldMessage(err.instancePath, field, known) };
     }
     case 'type':
-      return { pointer: err.instancePath, message: customMessage(err) ?? `must be ${String(p.type).replace(/,/g, ' or ')}, got ${describeType(err.data)}` };
-    case 'enum':
-      return { pointer: err.instancePath, message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${describeType(err.data)}` };
+      return { pointer: err.instancePath, message: customMessage(err) ?? `must be ${String(p.type).replace(/,/g, ' or ')}, got ${describeValue(err.data)}` };
+    case 'enum': {
+      const allowed = (p.allowedValues as unknown[]);
+      const hint = typeof err.data === 'string' ? closest(err.data, allowed.filter((v): v is string => typeof v === 'string')) : undefined;
+      return { pointer: err.instancePath, message: `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(err.data)}${hint ? `; did you mean "${hint}"?` : ''}` };
+    }
     case 'const':
-      return { pointer: err.instancePath, message: customMessage(err) ?? `must be ${JSON.stringify(p.allowedValue)}, got ${describeType(err.data)}` };
+      return { pointer: err.instancePath, message: customMessage(err) ?? `must be ${JSON.stringify(p.allowedValue)}, got ${describeValue(err.data)}` };
+    case 'propertyNames':
+      return { pointer: err.instancePath, message: '' }; // said by the error on the name itself, above
     default:
-      return { pointer: err.instancePath, message: customMessage(err) ?? `${err.message ?? 'is invalid'}${err.keyword === 'pattern' || err.keyword === 'format' ? `, got ${describeType(err.data)}` : ''}` };
+      return { pointer: err.instancePath, message: customMessage(err) ?? `${err.message ?? 'is invalid'}${err.keyword === 'pattern' || err.keyword === 'format' ? `, got ${describeValue(err.data)}` : ''}` };
   }
+}
+
+/** At most ten names, then "…": enough to spot a typo, bounded however many there are. */
+export function listNames(names: readonly string[], limit = 10): string {
+  return names.length > limit ? `${names.slice(0, limit).join(', ')}, …` : names.join(', ');
 }
 
 function unknownFieldMessage(parentPointer: string, field: string, known: string[]): string {
   if (parentPointer === '/spec/process' && field === 'name') return 'unknown field "name": the PM2 app name comes from metadata.name (and the environment\'s namePrefix)';
   if (parentPointer === '/spec/process' && field === 'namespace') return 'unknown field "namespace": the PM2 namespace is set by the Environment (spec.namespace)';
   const hint = closest(field, known);
-  return `unknown field "${field}"${hint ? `; did you mean "${hint}"?` : known.length ? `; expected one of ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''}` : ''}`;
+  return `unknown field "${field}"${hint ? `; did you mean "${hint}"?` : known.length ? `; expected one of ${listNames(known, 12)}` : ''}`;
 }
 
 /** Drops errors from inside an anyOf/oneOf branch when the combinator itself reported at the same place. */
 function collapse(errors: ErrorObject[]): ErrorObject[] {
-  const combinators = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
-  return errors.filter((e) => !combinators.some((c) => c !== e && e.instancePath === c.instancePath && e.schemaPath.startsWith(`${c.schemaPath}/`)));
-}
-
-/**
- * Problems of documents that cannot change: the document is frozen and its
- * value deeply frozen (as the manifest loader keeps the files it parsed), so
- * the same document is checked once however often it is rendered.
- */
-const keptProblems = new WeakMap<ParsedDocument, { kind: ManifestKind; value: unknown; problems: readonly Diagnostic[] }>();
-
-/** Validates one document against the schema of its kind; returns every problem found. */
-export function validateDocument(doc: ParsedDocument, kind: ManifestKind): Diagnostic[] {
-  if (!Object.isFrozen(doc) || !isDeeplyFrozen(doc.value)) return checkDocument(doc, kind);
-  let kept = keptProblems.get(doc);
-  if (kept?.kind !== kind || kept.value !== doc.value) {
-    kept = { kind, value: doc.value, problems: checkDocument(doc, kind) };
-    keptProblems.set(doc, kept);
+  // Indexed by place, so that many failing combinators (one per invalid patch, say) cost no more than a lookup each.
+  const combinators = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
+    const list = combinators.get(e.instancePath);
+    if (list) list.push(e); else combinators.set(e.instancePath, [e]);
   }
-  if (kept.problems.length === 0) return [];
-  return kept.problems.map((d) => ({ ...d }));
+  if (combinators.size === 0) return errors;
+  return errors.filter((e) => !combinators.get(e.instancePath)?.some((c) => c !== e && e.schemaPath.startsWith(`${c.schemaPath}/`)));
 }
 
-function checkDocument(doc: ParsedDocument, kind: ManifestKind): Diagnostic[] {
-  const validate = validators()[kind];
-  if (validate(doc.value)) return [];
+/** A schema problem: where (a JSON pointer into the document) and what is wrong. */
+export interface SchemaProblem { pointer: string; message: string }
+
+/** Each distinct problem of the last validation once, in the order ajv found them (document order). */
+function problemsOf(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
   const seen = new Set<string>();
-  const out: Diagnostic[] = [];
-  for (const err of collapse(validate.errors ?? [])) {
-    const { pointer, message } = describe(err);
-    const key = `${pointer}\u0000${message}`;
-    if (seen.has(key)) continue;
+  const out: SchemaProblem[] = [];
+  for (const err of collapse(errors ?? [])) {
+    const problem = describe(err);
+    const key = `${problem.pointer}\u0000${problem.message}`;
+    if (problem.message === '' || seen.has(key)) continue;
     seen.add(key);
-    const pos = doc.locate(pointer);
-    out.push({ file: doc.file, line: pos?.line, column: pos?.column, pointer, message, document: doc.index });
+    out.push(problem);
   }
   return out;
 }
 
-/** Validates a plain value (no source positions), used to re-check documents after patches. */
-export function validateValue(value: unknown, kind: ManifestKind): Array<{ pointer: string; message: string }> {
+const NO_PROBLEMS: readonly SchemaProblem[] = Object.freeze([]);
+
+/**
+ * Problems of values that cannot change: the value is deeply frozen (as the
+ * manifest loader keeps the files it parsed), so the same document is checked
+ * once however often it is rendered.
+ */
+const keptProblems = new WeakMap<object, { kind: ManifestKind; problems: readonly SchemaProblem[] }>();
+
+/** Validates a plain value against the schema of `kind`; returns every problem found. */
+export function validateValue(value: unknown, kind: ManifestKind): readonly SchemaProblem[] {
+  if (!isDeeplyFrozen(value)) return checkValue(value, kind);
+  let kept = keptProblems.get(value);
+  if (kept?.kind !== kind) {
+    kept = { kind, problems: checkValue(value, kind) };
+    keptProblems.set(value, kept);
+  }
+  return kept.problems;
+}
+
+function checkValue(value: unknown, kind: ManifestKind): readonly SchemaProblem[] {
   const validate = validators()[kind];
-  if (validate(value)) return [];
-  return collapse(validate.errors ?? []).map(describe);
+  if (validate(value)) return NO_PROBLEMS;
+  return Object.freeze(problemsOf(validate.errors));
 }
