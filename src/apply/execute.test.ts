@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeOps } from '../../test/helpers/fake-ops.js';
+import type { Pm2Entry } from '../domain/live.js';
 import type { Action, Plan } from '../domain/plan.js';
 import { execute, type ExecTask } from './execute.js';
 import type { Clock, Prober } from './ops.js';
@@ -70,5 +71,30 @@ describe('keysToUnset', () => {
       { script: '/a', max_memory_restart: 1, out_file: '/l', env: { A: '1', GONE: '2' } },
       { script: '/a', env: { A: '1' } },
     )).toEqual(['GONE', 'max_memory_restart', 'pm_out_log_path']);
+  });
+});
+
+describe('execute on a long dependency chain', () => {
+  /** Services that come up online at once; the list is not copied, as FakeOps's is, so that thousands of tasks stay cheap. */
+  class InstantOps extends FakeOps {
+    private readonly entries: Pm2Entry[] = [];
+    override async list(): Promise<Pm2Entry[]> { return this.entries; }
+    override async create(app: Record<string, unknown>): Promise<number[]> {
+      this.calls.push(`create ${String(app.name)}`);
+      const pmId = this.entries.length;
+      this.entries.push({ name: String(app.name), pid: 1000 + pmId, pm_id: pmId, pm2_env: { ...app, pm_id: pmId, status: 'online', restart_time: 0, pm_uptime: 0 } });
+      return [pmId];
+    }
+  }
+
+  it('[deep-dependencies] runs a chain of 6,000 tasks in order without overflowing the stack', async () => {
+    const n = 6_000;
+    const ops = new InstantOps();
+    const tasks = Array.from({ length: n }, (_, i) => task(`t${i}`, { dependsOn: i > 0 ? [`t${i - 1}`] : [] }));
+    // The last task first: its start waits on the whole chain below it.
+    const results = await execute({ plan: planOf(tasks.map((t) => action(t, 'create')).reverse()), tasks, live: [], ops, prober, clock });
+    expect(results.filter((r) => r.result !== 'ok')).toEqual([]);
+    expect(ops.calls.slice(0, 3)).toEqual(['create t0', 'create t1', 'create t2']);
+    expect(ops.calls).toHaveLength(n);
   });
 });

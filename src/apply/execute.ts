@@ -108,7 +108,9 @@ export async function execute(input: ExecuteInput): Promise<ActionResult[]> {
     if (!p) {
       const task = tasks.get(name);
       const action = actions.get(name);
-      p = !task ? Promise.resolve({ ok: false, detail: 'not declared' }) : action ? runAction(action, task) : existing(task);
+      // An action starts in a later microtask: starting it here would start its dependencies' actions
+      // from within this call, a call chain as long as the dependency chain (thousands of tasks overflow the stack).
+      p = !task ? Promise.resolve({ ok: false, detail: 'not declared' }) : action ? Promise.resolve().then(() => runAction(action, task)) : existing(task);
       ready.set(name, p);
     }
     return p;

@@ -28,21 +28,38 @@ export interface PlanInput {
   policy: Pick<Policy, 'prune' | 'selfHeal'>;
 }
 
-/** Dependency depth of each task (0 for tasks without dependencies); the plan's primary order. */
+/**
+ * Dependency depth of each task (0 for tasks without dependencies); the plan's
+ * primary order. Walked with an explicit stack: a chain of many thousand tasks
+ * would overflow the call stack of a recursive walk.
+ */
 export function dependencyLevels(tasks: readonly PlanTask[]): Map<string, number> {
   const byName = new Map(tasks.map((t) => [t.name, t]));
   const levels = new Map<string, number>();
-  const level = (name: string, seen: Set<string>): number => {
-    const known = levels.get(name);
-    if (known !== undefined) return known;
-    if (seen.has(name)) return 0; // cycles are rejected by validation; never loop here
-    seen.add(name);
-    const deps = byName.get(name)?.dependsOn.filter((d) => byName.has(d)) ?? [];
-    const value = deps.length ? 1 + Math.max(...deps.map((d) => level(d, seen))) : 0;
-    levels.set(name, value);
-    return value;
-  };
-  for (const t of tasks) level(t.name, new Set());
+  const depsOf = (name: string): string[] => byName.get(name)?.dependsOn.filter((d) => byName.has(d)) ?? [];
+  for (const t of tasks) {
+    if (levels.has(t.name)) continue;
+    const seen = new Set<string>([t.name]);
+    const stack = [{ name: t.name, deps: depsOf(t.name), next: 0, level: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.deps.length) {
+        const dep = top.deps[top.next++]!;
+        const known = levels.get(dep);
+        // A task already on the way counts as depth 0: cycles are rejected by validation; never loop here.
+        if (known !== undefined || seen.has(dep)) top.level = Math.max(top.level, 1 + (known ?? 0));
+        else {
+          seen.add(dep);
+          stack.push({ name: dep, deps: depsOf(dep), next: 0, level: 0 });
+        }
+        continue;
+      }
+      stack.pop();
+      levels.set(top.name, top.level);
+      const parent = stack[stack.length - 1];
+      if (parent) parent.level = Math.max(parent.level, 1 + top.level);
+    }
+  }
   return levels;
 }
 

@@ -84,3 +84,21 @@ describe('dependencyLevels', () => {
     expect(levels.get('t499')).toBe(499);
   });
 });
+
+describe('dependency walks of thousands of tasks', () => {
+  for (const n of [6_000, 20_000]) {
+    it(`[deep-dependencies] order and levels of a chain of ${n} tasks, and of a cycle through them, without overflowing the stack`, () => {
+      const names = Array.from({ length: n }, (_, i) => `t${String(i).padStart(5, '0')}`);
+      // Each task depends on the next one: the last is the only root.
+      const deps = (i: number, cycle: boolean): string[] => (i + 1 < n ? [names[i + 1]!] : cycle ? [names[0]!] : []);
+      const order = orderByDependencies(names.map((name, i) => task(name, deps(i, false)))).map((t) => t.name);
+      expect(order).toEqual([...names].reverse());
+      const levels = dependencyLevels(names.map((name, i) => planTask(name, deps(i, false))));
+      expect(levels.get(names[0]!)).toBe(n - 1);
+      expect(levels.get(names[n - 1]!)).toBe(0);
+      // A cycle is rejected by validation; these walks must still end, each task once.
+      expect(orderByDependencies(names.map((name, i) => task(name, deps(i, true))))).toHaveLength(n);
+      expect(dependencyLevels(names.map((name, i) => planTask(name, deps(i, true)))).size).toBe(n);
+    });
+  }
+});

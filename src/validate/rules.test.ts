@@ -155,3 +155,25 @@ describe('validateRules', () => {
     expect(out.map((d) => [d.pointer, d.message])).toEqual([['/spec/process/autorestart', 'a job runs to completion once per revision; autorestart must be false or absent']]);
   });
 });
+
+describe('dependency walks of thousands of tasks', () => {
+  /** Tasks t0 … t(n-1), each depending on the next; with `cycle`, the last depends on the first. */
+  function chain(n: number, cycle: boolean): TaskOrigin[] {
+    return Array.from({ length: n }, (_, i) => {
+      const name = `t${i}`;
+      const dependsOn = i + 1 < n ? [`t${i + 1}`] : cycle ? ['t0'] : [];
+      const doc = { file: `base/${name}.yaml`, index: 0, value: { metadata: { name }, spec: { dependsOn, process: { script: 'sleep' } } }, locate: () => ({ line: 1, column: 1 }) };
+      return { doc, task: { name, sourceName: name, file: doc.file, type: 'service', dependsOn, labels: {}, context: {}, process: { script: 'sleep' } } };
+    });
+  }
+
+  for (const n of [6_000, 20_000]) {
+    it(`[deep-dependencies] a chain of ${n} tasks is valid, and a cycle through all of them is one short problem`, () => {
+      expect(validateRules(chain(n, false), ctx())).toEqual([]);
+      const out = validateRules(chain(n, true), ctx());
+      expect(out).toHaveLength(1);
+      expect(out[0]!.message).toMatch(/^dependency cycle: t0 -> t1 -> .* -> t0$/);
+      expect(out[0]!.message.length).toBeLessThan(200);
+    });
+  }
+});
