@@ -12,4 +12,8 @@ export interface SourceOptions {
   path?: string;
   env?: string;
   json?: boolean;
+  /** Folders outside the repository that paths may lie in (`--allow-root`, repeatable). */
+  allowRoot?: string[];
+  /** Most workers per task (`--max-instances`), as written. */
+  maxInstances?: string;
 }

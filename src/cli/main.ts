@@ -14,16 +14,23 @@ const io: CliIo = {
 
 type Action<O> = (opts: O, io: CliIo, args: string[]) => Promise<number>;
 
-function sourceOptions(cmd: Command): Command {
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Flags that shape every render: where paths may lead, and how many workers a task may ask for. */
+function renderFlags(cmd: Command): Command {
   return cmd
+    .option('--allow-root <dir>', 'a folder outside the repository that cwd and script may lie in (repeatable)', collect, [])
+    .option('--max-instances <n>', 'most workers one task may ask for (default: 4 × the CPUs of this host)');
+}
+
+function sourceOptions(cmd: Command): Command {
+  return renderFlags(cmd
     .option('--repo <path|url>', 'manifest repository (working tree, bare repository or URL)', '.')
     .option('--path <dir>', 'manifest folder inside the repository', '.')
     .option('--env <name>', 'environment to work on (default: the only one)')
-    .option('--json', 'print one JSON document on stdout', false);
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+    .option('--json', 'print one JSON document on stdout', false));
 }
 
 function lazy<O>(load: () => Promise<Action<O>>): (...args: unknown[]) => Promise<void> {
@@ -54,7 +61,7 @@ function build(): Command {
     .option('--concurrency <n>', 'actions that may run at once', '8')
     .action(lazy(async () => (await import('./apply.js')).applyCommand));
 
-  program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM')
+  renderFlags(program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM'))
     .option('--repo <path|url>', 'manifest repository (local path, bare or not, or URL)', '.')
     .option('--path <dir>', 'manifest folder inside the repository', '.')
     .option('--env <name>', 'environment to run (repeat for several; default: every environment)', collect, [])

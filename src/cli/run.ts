@@ -14,6 +14,7 @@ import { parseAllowedSigners } from '../source/approval.js';
 import { GitSource, isLocalRepo } from '../source/git-source.js';
 import { parseDuration } from './duration.js';
 import type { CliIo } from './io.js';
+import { renderOptions } from './render-options.js';
 
 export interface RunOptions {
   repo: string;
@@ -28,6 +29,8 @@ export interface RunOptions {
   requireApprovals: string[];
   host?: string;
   concurrency: string;
+  allowRoot?: string[];
+  maxInstances?: string;
 }
 
 /** Secrets the controller reads from its environment and removes, so managed processes never inherit them. */
@@ -88,6 +91,7 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
     approvalFloor: approvalFloor(opts.requireApprovals),
     keys,
     concurrency: Number(opts.concurrency),
+    renderOptions: renderOptions(opts),
     now: () => new Date(),
   }, {
     environments: opts.env,

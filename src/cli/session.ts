@@ -6,6 +6,7 @@ import type { DesiredState } from '../domain/manifest.js';
 import { loadDesiredState } from '../manifest/load.js';
 import { pickEnvironment } from './environment.js';
 import type { SourceOptions } from './io.js';
+import { renderOptions } from './render-options.js';
 
 export interface Session {
   state: DesiredState;
@@ -20,7 +21,7 @@ export interface Session {
 export async function openSession(opts: SourceOptions): Promise<Session> {
   const env = pickEnvironment(opts);
   const repoDir = resolve(opts.repo);
-  const state = loadDesiredState({ repoRoot: repoDir, path: opts.path }, env);
+  const state = loadDesiredState({ repoRoot: repoDir, path: opts.path }, env, renderOptions(opts));
   const revision = await workingTreeRevision(repoDir, opts.path ?? '.', state);
   const logger = createLogger();
   const pm2 = await Pm2Client.connect();

@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../adapters/logger.js';
 import type { Pm2Client } from '../adapters/pm2.js';
-import { formatDiagnostic } from '../domain/diagnostic.js';
+import { formatDiagnostic, omittedLine } from '../domain/diagnostic.js';
 import { ValidationError } from '../domain/errors.js';
 import type { LiveTask } from '../domain/live.js';
 import type { DesiredState } from '../domain/manifest.js';
@@ -16,7 +16,7 @@ import type { ActionResult } from '../domain/plan.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
 import { readLive } from '../live/read.js';
-import { loadDesiredState } from '../manifest/load.js';
+import { loadDesiredState, type RenderOptions } from '../manifest/load.js';
 import { reconcileOnce, type ReconcileResult } from '../reconcile.js';
 import { digest } from '../report/canonical.js';
 import { buildEvidence, chainHash, evidenceFileName, serializeEvidence, signEvidence, type EvidenceReport, type Outcome, type Provenance } from '../report/evidence.js';
@@ -42,6 +42,8 @@ export interface ControllerContext {
   approvalFloor: Record<string, number>;
   keys?: { privateKey: KeyObject; publicKey: KeyObject };
   concurrency?: number;
+  /** The operator's render settings (`--allow-root`, `--max-instances`). */
+  renderOptions?: RenderOptions;
   now(): Date;
 }
 
@@ -77,10 +79,13 @@ function rolledBackProblem(r: { from: string; to: string; reason: string }): str
 
 function render(release: string, ctx: ControllerContext, env: string): Attempt {
   try {
-    return { state: loadDesiredState({ repoRoot: release, path: ctx.path }, env), problems: [] };
+    return { state: loadDesiredState({ repoRoot: release, path: ctx.path }, env, ctx.renderOptions), problems: [] };
   } catch (err) {
     if (err instanceof ValidationError) {
-      return { problems: err.diagnostics.length ? err.diagnostics.map((d) => formatDiagnostic({ ...d, file: join(ctx.path === '.' ? '' : ctx.path, d.file) })) : [err.message] };
+      if (!err.diagnostics.length) return { problems: [err.message] };
+      // The error lists at most DIAGNOSTIC_LIMIT problems; the rest are counted, so the status file stays small.
+      const problems = err.diagnostics.map((d) => formatDiagnostic({ ...d, file: join(ctx.path === '.' ? '' : ctx.path, d.file) }));
+      return { problems: err.omitted > 0 ? [...problems, omittedLine(err.omitted)] : problems };
     }
     throw err;
   }

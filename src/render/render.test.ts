@@ -262,4 +262,24 @@ describe('render', () => {
     expect(result.diagnostics[0]).toMatchObject({ file: 'deploy/base/db.yaml', line: 6, pointer: '/spec/process/instanses' });
     expect(result.diagnostics[0]!.message).toContain('did you mean "instances"?');
   });
+  it('[secret-patch-test] a failed JSON Patch test on an env value names the path, never the value', () => {
+    const result = render(input('prod', `  patches:
+    - target: { name: api }
+      patch:
+        - { op: test, path: /spec/process/env/PORT, value: "hunter2-expected-secret" }
+`));
+    expect(result.state).toBeUndefined();
+    expect(result.diagnostics.map((d) => [d.pointer, d.message])).toEqual([
+      ['/spec/patches/0/patch/0', 'cannot patch task api (deploy/base/api.yaml): test failed: /spec/process/env/PORT does not hold the value the operation expects (a string of 23 characters)'],
+    ]);
+    expect(JSON.stringify(result)).not.toContain('hunter2');
+  });
+
+  it('[secret-stray-scalar] a document that is a bare value is named by its type and length, never quoted', () => {
+    const result = render(input('dev', '', { 'deploy/base/stray.yaml': '--- "postgres://admin:hunter2@db/prod"\n' }));
+    expect(result.diagnostics.map((d) => [d.file, d.pointer, d.message])).toEqual([
+      ['deploy/base/stray.yaml', '', 'must be a Task manifest (a map with apiVersion, kind, metadata and spec) in a resource of environment dev, got a string of 32 characters'],
+    ]);
+    expect(JSON.stringify(result)).not.toContain('hunter2');
+  });
 });

@@ -48,8 +48,9 @@ const QUOTABLE_FIELD = /^[A-Za-z0-9_.$-]{1,64}$/;
 function describe(err: ErrorObject): { pointer: string; message: string } {
   const p = err.params as Record<string, unknown>;
   // Inside propertyNames the value checked is a key: a `NAME=value` key would print its value,
-  // and a pointer to it would hold it too, so the map it belongs to is named instead.
-  if (typeof p.propertyName === 'string') {
+  // and a pointer to it would hold it too, so the map it belongs to is named instead, once.
+  if (err.propertyName !== undefined) return { pointer: err.instancePath, message: '' }; // said by the propertyNames error below
+  if (err.keyword === 'propertyNames' && typeof p.propertyName === 'string') {
     return { pointer: err.instancePath, message: `has a variable name of ${p.propertyName.length} character${p.propertyName.length === 1 ? '' : 's'} that contains "=" or a NUL character; names must not contain either` };
   }
   switch (err.keyword) {
@@ -71,8 +72,6 @@ function describe(err: ErrorObject): { pointer: string; message: string } {
     }
     case 'const':
       return { pointer: err.instancePath, message: customMessage(err) ?? `must be ${JSON.stringify(p.allowedValue)}, got ${describeValue(err.data)}` };
-    case 'propertyNames':
-      return { pointer: err.instancePath, message: '' }; // said by the error on the name itself, above
     default:
       return { pointer: err.instancePath, message: customMessage(err) ?? `${err.message ?? 'is invalid'}${err.keyword === 'pattern' || err.keyword === 'format' ? `, got ${describeValue(err.data)}` : ''}` };
   }
