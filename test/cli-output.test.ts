@@ -18,7 +18,7 @@ describe('CLI output to a pipe', () => {
     }
     writeFileSync(join(dir, 'environments', 'dev', 'environment.yaml'), 'apiVersion: pm2-gitops/v1\nkind: Environment\nmetadata: { name: dev }\nspec:\n  resources: [../../base]\n  namespace: big\n');
 
-    const r = await cli(['render', '--repo', dir, '--env', 'dev', '--json']);
+    const r = await cli(['render', '--repo', dir, '--env', 'dev', '--json', '--show-env']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.length).toBeGreaterThan(128 * 1024);
     const state = JSON.parse(r.stdout) as { tasks: Array<{ name: string }> };

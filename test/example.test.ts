@@ -3,7 +3,7 @@ import { cli } from './helpers/cli.js';
 import type { DesiredState } from '../src/domain/manifest.js';
 
 async function renderJson(env: string): Promise<DesiredState> {
-  const r = await cli(['render', '--repo', 'manifests', '--env', env, '--json']);
+  const r = await cli(['render', '--repo', 'manifests', '--env', env, '--json', '--show-env']);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as DesiredState;

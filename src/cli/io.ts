@@ -1,6 +1,10 @@
 /** What a command may print; only main.ts binds it to the real streams. */
 export interface CliIo {
+  /** Prints to stdout, every env value the process loaded replaced by its SHA-256 prefix. */
   out(text: string): void;
+  /** Prints to stdout as it is, env values included: only for output meant to show them (`render --show-env`, `export`). */
+  outRaw(text: string): void;
+  /** Prints to stderr, redacted as `out`. */
   err(text: string): void;
   /** Whether stdout is a terminal (colours, pretty output). */
   isTty: boolean;

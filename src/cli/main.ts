@@ -4,11 +4,14 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, GitopsError } from '../domain/errors.js';
+import { processSecrets } from '../domain/secrets.js';
 import type { CliIo } from './io.js';
 
+/** Every message the CLI prints passes the one redaction step: env values of whatever the command loaded never show. */
 const io: CliIo = {
-  out: (text) => { process.stdout.write(text); },
-  err: (text) => { process.stderr.write(text); },
+  out: (text) => { process.stdout.write(processSecrets.redactText(text)); },
+  outRaw: (text) => { process.stdout.write(text); },
+  err: (text) => { process.stderr.write(processSecrets.redactText(text)); },
   isTty: Boolean(process.stdout.isTTY),
 };
 
@@ -48,7 +51,8 @@ function build(): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
 
-  sourceOptions(program.command('render').description('print the rendered desired state (YAML, or --json)'))
+  sourceOptions(program.command('render').description('print the rendered desired state (YAML, or --json); env values as SHA-256 prefixes'))
+    .option('--show-env', 'print env values as they are (keep the output out of logs)', false)
     .action(lazy(async () => (await import('./render.js')).renderCommand));
 
   sourceOptions(program.command('diff').description('print per-task differences against live PM2 (exit 1 when anything differs)'))

@@ -10,6 +10,7 @@ import type { Logger } from '../adapters/logger.js';
 import type { Pm2Client } from '../adapters/pm2.js';
 import { formatDiagnostic, omittedLine } from '../domain/diagnostic.js';
 import { ValidationError } from '../domain/errors.js';
+import { processSecrets } from '../domain/secrets.js';
 import type { LiveTask } from '../domain/live.js';
 import type { DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
@@ -216,7 +217,8 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
   const now = ctx.now().toISOString();
   if (due) {
     const link = nextChainLink(ctx, env);
-    let report = buildEvidence({
+    // Redacted before it is signed: no env value the controller loaded enters the evidence.
+    let report = processSecrets.redactJson(buildEvidence({
       environment: env,
       host: ctx.host,
       timestamp: now,
@@ -233,7 +235,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
       ...(resumed ? { resumed: { revision: resumed.revision, plannedActions: resumed.plannedActions } } : {}),
       previous: link.previous,
       ...(link.previousFile ? { previousFile: link.previousFile } : {}),
-    });
+    }));
     if (ctx.keys) report = signEvidence(report, ctx.keys.privateKey, ctx.keys.publicKey);
     const text = serializeEvidence(report);
     const path = join('evidence', env, evidenceFileName(report));
@@ -248,7 +250,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
   }
   const lastActions = ctx.store.env(env).lastActions ?? {};
   const previousStatus = ctx.status.read(join('status', `${env}.md`));
-  const status = buildStatus({
+  const status = processSecrets.redactText(buildStatus({
     environment: env,
     namespace: r.state?.namespace ?? '',
     host: ctx.host,
@@ -267,7 +269,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     evidence: evidence ?? (previousStatus ? parseStatusEvidence(previousStatus) : undefined),
     badRevisions: memory.bad,
     ...(r.rollback ?? r.standing ? { rollback: r.rollback ?? r.standing } : {}),
-  });
+  }));
   if (!previousStatus || stableStatus(previousStatus) !== stableStatus(status) || files.length) files.push({ path: join('status', `${env}.md`), text: status });
   if (files.length) {
     await ctx.status.write(files, `${env}: ${r.outcome} at ${r.tip.slice(0, 12)}${evidence ? ' (evidence)' : ''}`);

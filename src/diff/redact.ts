@@ -2,12 +2,12 @@
  * Secret redaction (pure): env values become `sha256:<prefix>` wherever they
  * would be shown, logged or written.
  */
-import { createHash } from 'node:crypto';
 import type { PatchOperation } from '../domain/plan.js';
+import { secretDigest } from '../domain/secrets.js';
 
 /** The SHA-256 prefix that stands for a secret value. */
 export function redactValue(value: unknown): string {
-  return `sha256:${createHash('sha256').update(String(value)).digest('hex').slice(0, 12)}`;
+  return secretDigest(String(value));
 }
 
 /** Replaces every value of an env map by its SHA-256 prefix. */

@@ -5,6 +5,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
+import { processSecrets } from '../domain/secrets.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
 import { availableParallelism } from 'node:os';
@@ -293,6 +294,8 @@ export function loadDesiredState(source: ManifestSource, environment: string, op
     cpus: availableParallelism(),
     ...(options.maxInstances !== undefined ? { maxInstances: options.maxInstances } : {}),
   });
+  // Whatever happens next, every output of this process redacts the env values these files hold.
+  processSecrets.registerRender(`${root}\u0000${source.path ?? '.'}\u0000${environment}`, files, result.state);
   if (!result.state) {
     const count = result.diagnostics.length + (result.omitted ?? 0);
     // No state must come with a reason; anything else is a defect, reported as one (exit 70).

@@ -1,0 +1,20 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { collectSecrets, processSecrets, secretDigest } from '../domain/secrets.js';
+import { createLogger } from './logger.js';
+
+describe('the logger', () => {
+  it('[secret-redaction] writes no env value the process loaded, whatever field it hides in', () => {
+    const secret = 'tok-live-logger-4b7e1d';
+    processSecrets.register('logger-test', [collectSecrets([{ spec: { process: { env: { API_TOKEN: secret } } } }])]);
+    const lines: string[] = [];
+    const destination = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done(); } });
+    const logger = createLogger({ level: 'info', destination });
+    logger.warn({ detail: `GET http://127.0.0.1/health?token=${secret} → 404`, err: new Error(`probe failed for ${secret}`) }, `health failed (${secret})`);
+    const text = lines.join('');
+    expect(text).toContain('health failed');
+    expect(text).not.toContain(secret);
+    expect(text).toContain(secretDigest(secret));
+    processSecrets.register('logger-test', []);
+  });
+});
