@@ -51,7 +51,7 @@ describe('collectSecrets', () => {
     const state = { environment: 'prod', namespace: 'prod-ns', file: 'e.yaml', policy: {}, tasks: [{ name: 'p-api', sourceName: 'api', process: { script: 'x', env: { A: 'rendered-secret' }, env_x: { B: 'block-secret' } } }] } as unknown as DesiredState;
     const secrets = collectStateSecrets(state);
     expect(secrets.values.sort()).toEqual(['block-secret', 'rendered-secret']);
-    expect(secrets.shown).toEqual(['prod', 'prod-ns', 'p-api', 'api']);
+    expect(secrets.shown).toEqual(['prod', 'prod-ns']);
   });
 });
 

@@ -141,9 +141,9 @@ export function collectSecrets(documents: Iterable<unknown>): Secrets {
 /** Every env value of a rendered state (what the processes will see), and the names it shows. */
 export function collectStateSecrets(state: DesiredState): Secrets {
   const out = new Collector();
+  // Task names are shown by the files' collection already (as written; a prefixed name is no secret either way).
   out.shown.add(state.environment).add(state.namespace);
   for (const task of state.tasks) {
-    out.shown.add(task.name).add(task.sourceName);
     const process = task.process as Record<string, unknown>;
     for (const key of Object.keys(process)) if (ENV_BLOCK.test(key)) collectEnvMap(process[key], out);
   }

@@ -4,7 +4,7 @@
  * which patch wrote what (to blame a problem on the patch that caused it).
  */
 import type { EnvironmentManifest, PatchSpec, TaskManifest } from '../domain/manifest.js';
-import { copyValue, deepFreeze, isDeeplyFrozen } from '../manifest/values.js';
+import { deepFreeze, isDeeplyFrozen } from '../manifest/values.js';
 import { validateValue, type SchemaProblem } from '../validate/schema.js';
 import { applyOverlayInPlace, matchesTarget, type PatchWrite } from './patches.js';
 
@@ -60,9 +60,10 @@ function labelsOf(document: unknown): Record<string, string> | undefined {
 /**
  * Applies, in order, every patch that selects the task: by its ORIGINAL name
  * (a patch that renames a task does not change what later patches select) and
- * by its labels as the patches before have left them. The task is copied once
- * and then patched in place, and validated once, after the last patch: many
- * patches on one task cost what they hold, not the task's size each.
+ * by its labels as the patches before have left them. The task is patched in
+ * place, copying only the maps and lists a patch changes, the first time it
+ * does, and validated once, after the last patch: many patches on one task
+ * cost what they hold, not the task's size each.
  */
 function applyAll(original: TaskManifest, index: PatchIndex, writes?: PatchWrite[]): PatchedTask {
   const name = original.metadata.name;
@@ -71,6 +72,7 @@ function applyAll(original: TaskManifest, index: PatchIndex, writes?: PatchWrite
   let working: unknown;
   let failure: PatchedTask['failure'];
   const matched: number[] = [];
+  const owned = new WeakSet<object>();
   let a = 0;
   let b = 0;
   while (a < named.length || b < labelled.length) {
@@ -79,8 +81,12 @@ function applyAll(original: TaskManifest, index: PatchIndex, writes?: PatchWrite
     if (!matchesTarget(patch.target ?? {}, name, labelsOf(working ?? original))) continue;
     matched.push(i);
     if (failure) continue; // still matched, so that it is not reported as selecting nothing
-    working ??= copyValue(original);
-    const outcome = applyOverlayInPlace(working, patch, `/spec/patches/${i}`, writes);
+    if (working === undefined) {
+      // A shallow copy: what the patches do not touch stays shared with the original (see Owned).
+      working = { ...original };
+      owned.add(working as object);
+    }
+    const outcome = applyOverlayInPlace(working, patch, `/spec/patches/${i}`, writes, owned);
     if (outcome.ok) working = outcome.document;
     else failure = { patch: i, operation: outcome.operation, message: outcome.message };
   }

@@ -44,11 +44,41 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 }
 
 /**
+ * The containers a patch may change in place. A working document shares what
+ * no patch touched with the (frozen, shared) document it was made from: a
+ * container not in `owned` is copied, shallowly, the first time a patch
+ * changes something inside it. Without `owned`, the caller owns everything.
+ */
+export type Owned = WeakSet<object> | undefined;
+
+/** `parent[key]` as a container the caller may change: copied first when it is not owned. */
+function ownChild(parent: Record<string, unknown> | unknown[], key: string, owned: Owned): unknown {
+  const child = (parent as Record<string, unknown>)[key];
+  if (!owned || child === null || typeof child !== 'object' || owned.has(child)) return child;
+  const copy: object = Array.isArray(child) ? child.slice() : { ...(child as Record<string, unknown>) };
+  owned.add(copy);
+  if (Array.isArray(parent)) parent[Number(key)] = copy;
+  else setOwn(parent, key, copy);
+  return copy;
+}
+
+/** Makes every container on the way to the parent of `pointer` the caller's own (see Owned). */
+function ownPath(document: unknown, pointer: string, owned: Owned): void {
+  if (!owned || pointer === '') return;
+  const tokens = pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node = document;
+  for (let i = 0; i < tokens.length - 1 && node !== null && typeof node === 'object'; i++) {
+    node = ownChild(node as Record<string, unknown>, tokens[i]!, owned);
+  }
+}
+
+/**
  * RFC 7396 merge of `patch` into `target`, in place: `null` deletes, maps merge
  * recursively, anything else replaces (copied, so the result shares nothing
- * with the patch). `target` must be the caller's own. Records each write.
+ * with the patch). `target` must be the caller's own; so are the maps below it,
+ * or they are copied first (see Owned). Records each write.
  */
-export function mergeInto(target: Record<string, unknown>, patch: Record<string, unknown>, at: { pointer: string; source: string }, writes?: PatchWrite[]): void {
+export function mergeInto(target: Record<string, unknown>, patch: Record<string, unknown>, at: { pointer: string; source: string }, writes?: PatchWrite[], owned?: Owned): void {
   for (const key in patch) {
     if (!Object.hasOwn(patch, key)) continue;
     const value = patch[key];
@@ -56,12 +86,13 @@ export function mergeInto(target: Record<string, unknown>, patch: Record<string,
     const pointer = at.pointer + step;
     const source = at.source + step;
     if (isMap(value)) {
-      let current = target[key];
-      if (!isMap(current)) {
+      let current = isMap(target[key]) ? ownChild(target, key, owned) : undefined;
+      if (current === undefined) {
         current = {};
+        owned?.add(current as object);
         setOwn(target, key, current);
       }
-      mergeInto(current as Record<string, unknown>, value, { pointer, source }, writes);
+      mergeInto(current as Record<string, unknown>, value, { pointer, source }, writes, owned);
       continue;
     }
     if (value === null) delete target[key];
@@ -100,21 +131,26 @@ function describePatchError(err: unknown, op: Operation): string {
 function writtenPointer(document: unknown, path: string): string {
   if (!path.endsWith('/-')) return path;
   const parent = path.slice(0, -2);
-  const list: unknown = parent === '' ? document : getValueByPointer(document, parent);
+  let list: unknown;
+  try {
+    list = parent === '' ? document : getValueByPointer(document, parent);
+  } catch {
+    return path; // a path that does not resolve: the operation itself reports it
+  }
   return Array.isArray(list) ? `${parent}/${list.length}` : path;
 }
 
 /**
- * Applies one overlay patch to `document`, which must be the caller's own:
- * it is changed in place (the returned document is the one to use: an
- * operation on the root replaces it). `source` is the patch's pointer in the
- * Environment document; writes are recorded in `writes`. On a failed
- * operation, the operations before it have been applied.
+ * Applies one overlay patch to `document`, in place: the caller must own it
+ * (and what is below it, or say what it owns in `owned`). The returned
+ * document is the one to use (an operation on the root replaces it).
+ * `source` is the patch's pointer in the Environment document; writes are
+ * recorded in `writes`. On a failed operation, the ones before it have been applied.
  */
-export function applyOverlayInPlace(document: unknown, spec: PatchSpec, source: string, writes?: PatchWrite[]): PatchOutcome {
+export function applyOverlayInPlace(document: unknown, spec: PatchSpec, source: string, writes?: PatchWrite[], owned?: Owned): PatchOutcome {
   if (spec.merge !== undefined) {
     if (!isMap(document)) return { ok: true, document: mergePatch(document, spec.merge) };
-    mergeInto(document, spec.merge, { pointer: '', source: `${source}/merge` }, writes);
+    mergeInto(document, spec.merge, { pointer: '', source: `${source}/merge` }, writes, owned);
     return { ok: true, document };
   }
   let current = document;
@@ -125,7 +161,12 @@ export function applyOverlayInPlace(document: unknown, spec: PatchSpec, source: 
     const op = 'value' in written && written.op !== 'test' ? { ...written, value: copyValue(written.value) } as Operation : written;
     try {
       const pointer = op.op === 'test' ? undefined : writtenPointer(current, op.path);
+      if (pointer !== undefined) {
+        ownPath(current, op.path, owned);
+        if (op.op === 'move') ownPath(current, (op as { from: string }).from, owned);
+      }
       current = applyOperation(current, op, true, true).newDocument;
+      if (op.path === '' && current !== null && typeof current === 'object') owned?.add(current);
       if (pointer !== undefined) {
         const carriesValue = op.op === 'add' || op.op === 'replace';
         writes?.push({ pointer, source: `${source}/patch/${i}${carriesValue ? '/value' : ''}`, mirrors: carriesValue });
