@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredState, DesiredTask } from '../domain/manifest.js';
 import { parseManifestFile, type ParsedFile } from '../manifest/parse.js';
+import { deepFreeze } from '../manifest/values.js';
 import { render, type RenderInput } from './render.js';
 
 const DB = `apiVersion: pm2-gitops/v1
@@ -229,6 +230,30 @@ describe('render', () => {
     const before = JSON.stringify(i.files.map((f) => f.documents.map((d) => d.value)));
     rendered(i);
     expect(JSON.stringify(i.files.map((f) => f.documents.map((d) => d.value)))).toBe(before);
+  });
+
+  it('patches deeply frozen documents (as the loader keeps them) without changing them, the same on every render', () => {
+    const i = input('stg', `  patches:
+    - target: { name: web }
+      patch: [{ op: add, path: /spec/dependsOn/-, value: db }]
+    - target: { name: api }
+      patch:
+        - { op: move, from: /spec/process/env/DEBUG, path: /spec/process/env/VERBOSE }
+        - { op: copy, from: /spec/process/env/PORT, path: /spec/process/env/HEALTH_PORT }
+        - { op: remove, path: /metadata/labels/team }
+    - target: { labels: { tier: web } }
+      merge: { metadata: { labels: { exposure: public } }, spec: { process: { env: { EXTRA: "1" } } } }
+`);
+    i.files = i.files.map((f) => ({ ...f, documents: f.documents.map((d) => Object.freeze({ ...d, value: deepFreeze(d.value) })) }));
+    const before = JSON.stringify(i.files.map((f) => f.documents.map((d) => d.value)));
+    const first = JSON.stringify(rendered(i));
+    expect(JSON.stringify(rendered(i))).toBe(first);
+    expect(JSON.stringify(i.files.map((f) => f.documents.map((d) => d.value)))).toBe(before);
+    const api = byName(rendered(i)).api!;
+    expect(byName(rendered(i)).web!.dependsOn).toEqual(['api', 'db']);
+    expect(api.labels).toEqual({ tier: 'web', exposure: 'public' });
+    expect(api.process.env).toEqual({ EXTRA: '1', HEALTH_PORT: '3000', PORT: '3000', VERBOSE: 'true' });
+    expect(byName(rendered(i)).web!.labels).toEqual({ tier: 'web', exposure: 'public' });
   });
 
   it('renders only the files the environment lists as resources', () => {
