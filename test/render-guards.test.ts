@@ -104,8 +104,9 @@ describe('instances', () => {
     for (const value of ['lots', '0', '-3', '2.5']) {
       const r = await render(dir, '--max-instances', value);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toContain('--max-instances');
+      expect(r.stderr).toContain(`--max-instances "${value}": expected a whole number of at least 1`);
     }
+    expect((await render(dir, '--max-instances', '3')).code).toBe(0);
     expect((await render(dir)).code).toBe(0);
   });
 });

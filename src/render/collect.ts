@@ -5,7 +5,7 @@
  */
 import { describeValue, diagnosticAt, type Diagnostic } from '../domain/diagnostic.js';
 import type { ParsedDocument, ParsedFile } from '../manifest/parse.js';
-import { validateValue } from '../validate/schema.js';
+import { listNames, validateValue } from '../validate/schema.js';
 import { resolveResource } from './resources.js';
 
 /** A document and its value as a map. `usable`: an Environment whose task-shaping parts are valid. */
@@ -59,7 +59,7 @@ export function resolveEnvironment(files: readonly ParsedFile[], environment: st
     const names = [...new Set(all.map((e) => e.name))];
     diagnostics.push({
       file: '.', pointer: '',
-      message: `environment "${environment}" not found; ${names.length ? `available: ${names.join(', ')}` : 'no Environment manifest was found'}`,
+      message: `environment "${environment}" not found; ${names.length ? `available: ${listNames(names)}` : 'no Environment manifest was found'}`,
     });
     return undefined;
   }
