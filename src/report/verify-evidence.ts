@@ -83,7 +83,10 @@ function checkRotation(w: Walk, file: string, r: KeyRotation): void {
     w.problems.push({ file, message: 'key rotation record names no previous or no new key' });
     return;
   }
-  if (w.active !== undefined && from !== w.active) w.problems.push({ file, message: `key rotation from ${from}, but the chain is signed by ${w.active} at this point` });
+  if (w.active !== undefined && from !== w.active) {
+    const why = w.active === to ? `: a report signed by the new key ${to} placed before its key rotation` : '';
+    w.problems.push({ file, message: `key rotation from ${from}, but the chain is signed by ${w.active} at this point${why}` });
+  }
   const next = w.ring.get(to);
   if (!next) w.problems.push({ file, message: `key rotation to ${to}, which is not among the given public keys: give it with --public-key to accept the reports after the rotation` });
   else if (!r.signature || r.signature.keyId !== to || !rotationSignatureValid(r, r.signature, next)) {
