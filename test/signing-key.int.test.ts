@@ -213,4 +213,36 @@ describe('[signing-key] signing keys: never replaced silently, rotated in the ev
     expect(r.stdout).not.toContain('hash chain broken');
     expect(r.stdout).not.toContain('signature does not verify');
   });
+
+  it('[signing-key] an apply interrupted before it reported is still reported after a rotation', async () => {
+    const names = evidence();
+    const last = entry(names[names.length - 1]!);
+    // What a controller killed in the middle of an apply leaves in its journal.
+    const stateFile = join(stateDir(), 'state.json');
+    const memory = JSON.parse(readFileSync(stateFile, 'utf8')) as { environments: Record<string, { pending?: unknown }> };
+    memory.environments.dev!.pending = { revision: repo.head(), sequence: last.sequence + 1, plannedActions: 1, at: new Date().toISOString() };
+    writeFileSync(stateFile, JSON.stringify(memory));
+    start(['--signing-key', join(work, 'k4', 'signing.key'), '--rotate-key', '--previous-key', join(work, 'k3', 'signing.key')]);
+    await waitFor('a report after the rotation', () => evidence().length === names.length + 2);
+    expect(await ctl!.stop()).toBe(0);
+    const after = evidence().slice(names.length);
+    expect(after[0]).toMatch(/-key-rotation\.json$/);
+    const report = entry(after[1]!) as Entry & { resumed?: { revision: string } };
+    expect(report.resumed?.revision).toBe(repo.head());
+    expect(evidence().map((n) => entry(n).sequence)).toEqual(evidence().map((_, i) => i + 1));
+  });
+
+  it('[signing-key] keygen --force makes a new pair and keeps the old one as signing.key.<keyid> and signing.pub.<keyid>', async () => {
+    const dir = join(work, 'k5');
+    expect((await cli(['keygen', '--out', dir])).code).toBe(0);
+    const oldPub = readFileSync(join(dir, 'signing.pub'), 'utf8');
+    const oldKey = readFileSync(join(dir, 'signing.key'), 'utf8');
+    const suffix = keyFileSuffix(keyId(parsePublicKey(oldPub)));
+    expect((await cli(['keygen', '--out', dir])).code).toBe(2);
+    const r = await cli(['keygen', '--out', dir, '--force']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, `signing.pub.${suffix}`), 'utf8')).toBe(oldPub);
+    expect(readFileSync(join(dir, `signing.key.${suffix}`), 'utf8')).toBe(oldKey);
+    expect(readFileSync(join(dir, 'signing.pub'), 'utf8')).not.toBe(oldPub);
+  });
 });

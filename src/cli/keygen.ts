@@ -1,7 +1,8 @@
+import { createPublicKey } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConflictError, ValidationError } from '../domain/errors.js';
-import { generateSigningKey, keyId, parsePublicKey } from '../report/keys.js';
+import { generateSigningKey, keyId, parsePrivateKey, parsePublicKey } from '../report/keys.js';
 import { keyFileSuffix } from '../report/rotation.js';
 import type { CliIo } from './io.js';
 
@@ -31,13 +32,15 @@ export async function keygenCommand(opts: { out: string; force?: boolean; json?:
   const kept: string[] = [];
   if (existsSync(keyFile) || existsSync(pubFile)) {
     if (!opts.force) throw new ValidationError(`${keyFile} or ${pubFile} exists; pass --force to make a new pair (the old one is kept beside it)`);
+    const from = existsSync(pubFile) ? pubFile : keyFile;
     let oldId: string;
     try {
-      oldId = keyId(parsePublicKey(readFileSync(pubFile, 'utf8')));
+      const text = readFileSync(from, 'utf8');
+      oldId = keyId(from === pubFile ? parsePublicKey(text) : createPublicKey(parsePrivateKey(text)));
     } catch (err) {
-      throw new ValidationError(`cannot read the public key ${pubFile} to keep it: ${(err as Error).message}`, [], { cause: err });
+      throw new ValidationError(`cannot read the key ${from} to keep it: ${(err as Error).message}`, [], { cause: err });
     }
-    kept.push(keep(pubFile, keyFileSuffix(oldId)));
+    if (existsSync(pubFile)) kept.push(keep(pubFile, keyFileSuffix(oldId)));
     if (existsSync(keyFile)) kept.push(keep(keyFile, keyFileSuffix(oldId)));
   }
   const pair = generateSigningKey('pm2-gitops');

@@ -12,6 +12,7 @@ import { canonicalJson } from '../report/canonical.js';
 import { chainHash } from '../report/evidence.js';
 import { buildRotation, chainKeyOf, rotationFileName, signRotation } from '../report/rotation.js';
 import type { StatusRepo } from '../report/status-repo.js';
+import type { StateStore } from '../controller/state-store.js';
 import type { AppliedRefs } from '../source/applied-refs.js';
 import type { SigningKeys } from './run-keys.js';
 
@@ -19,6 +20,7 @@ import type { SigningKeys } from './run-keys.js';
 export interface ClaimContext {
   leases: ControllerLeases;
   status: StatusRepo;
+  store: StateStore;
   keys: SigningKeys;
   rotateKey: boolean;
   /** Whether --previous-key was given: then it must be the key the chain is at. */
@@ -124,6 +126,9 @@ export class EnvironmentClaims {
     }), keys, previous);
     const file = join('evidence', env, rotationFileName(record));
     await status.write([{ path: file, text: `${canonicalJson(record)}\n` }], `${env}: signing key rotated from ${chainKey} to ${keys.id}`);
+    // An apply interrupted before it reported would have taken this sequence: it takes the next one.
+    const pending = this.ctx.store.env(env).pending;
+    if (pending && pending.sequence >= record.sequence) this.ctx.store.update(env, (m) => { m.pending = { ...pending, sequence: record.sequence + 1 }; });
     this.ctx.logger.warn({ environment: env, from: chainKey, to: keys.id, signedByPreviousKey: Boolean(previous), evidence: file }, 'signing key rotated; the rotation is recorded in the evidence chain');
     return { ok: true };
   }

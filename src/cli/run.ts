@@ -58,6 +58,11 @@ function environmentNames(names: string[]): string[] {
   return names;
 }
 
+/** A URL without its user and password: lease files and messages name the repository, never a token in it. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
 function stateDirOf(opts: RunOptions, url: string): string {
   const root = resolve(opts.stateDir ?? join(homedir(), '.pm2-gitops'));
   return join(root, `${basename(url).replace(/\.git$/, '').replace(/[^A-Za-z0-9._-]/g, '-') || 'repo'}-${createHash('sha256').update(`${url}\n${opts.path}`).digest('hex').slice(0, 10)}`);
@@ -75,7 +80,7 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
   const envs = environmentNames(opts.env);
   const url = isLocalRepo(opts.repo) ? resolve(opts.repo) : opts.repo;
   const stateDir = stateDirOf(opts, url);
-  const leases = new ControllerLeases({ repo: url, stateDir, pm2Home: pm2Home() });
+  const leases = new ControllerLeases({ repo: withoutCredentials(url), stateDir, pm2Home: pm2Home() });
   try {
     await leases.holdStateDir();
     // Before PM2 is touched: a refused controller starts no daemon and changes nothing.
@@ -101,12 +106,13 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   });
   const appliedRefs = new AppliedRefs({ mirror: source.mirror, stateDir, logger });
   const now = (): Date => new Date();
-  const claims = new EnvironmentClaims({ leases: at.leases, status, keys, rotateKey: Boolean(opts.rotateKey), previousKeyGiven: Boolean(opts.previousKey), appliedRefs, host, logger, now });
+  const store = new StateStore(stateDir);
+  const claims = new EnvironmentClaims({ leases: at.leases, status, store, keys, rotateKey: Boolean(opts.rotateKey), previousKeyGiven: Boolean(opts.previousKey), appliedRefs, host, logger, now });
   await claims.holdAll(at.envs);
   const pm2 = await Pm2Client.connect();
   const controller = new Controller({
     source, status, pm2, logger, stateDir, host, appliedRefs,
-    store: new StateStore(stateDir),
+    store,
     path: opts.path,
     allowedSigners,
     ...(opts.allowedSigners ? { allowedSignersFile: resolve(opts.allowedSigners) } : {}),
@@ -120,8 +126,8 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
     resyncMs: parseDuration(opts.resync, '--resync'),
     claim: (names) => claims.admit(names),
   });
-  logger.info({ repo: url, branch: source.branch, path: opts.path, stateDir, host, signingKey: keys.id }, 'controller starting');
-  io.err(`pm2-gitops: following ${url} branch ${source.branch} (state in ${stateDir})\n`);
+  logger.info({ repo: withoutCredentials(url), branch: source.branch, path: opts.path, stateDir, host, signingKey: keys.id }, 'controller starting');
+  io.err(`pm2-gitops: following ${withoutCredentials(url)} branch ${source.branch} (state in ${stateDir})\n`);
   const stopped = new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping after the current step');
