@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '../domain/manifest.js';
 import { canonicalJson } from './canonical.js';
 import { buildEvidence, chainHash, evidenceFileName, serializeEvidence, signEvidence, type EvidenceInput } from './evidence.js';
 import { generateSigningKey, keyId, type SigningKeyPair } from './keys.js';
@@ -15,7 +16,7 @@ function report(sequence: number, timestamp: string, previous: string | null, pr
   return {
     environment: 'dev', host: 'h', timestamp, sequence, outcome: 'converged',
     provenance: { revision, signature: { verified: false, detail: '' }, approvers: [] },
-    precedence: { policy: { prune: true, selfHeal: true, rollback: false, approvals: { required: 0 } }, approvals: { required: 0, granted: 0, ok: true, reasons: [] } },
+    precedence: { policy: DEFAULT_POLICY, approvals: { required: 0, granted: 0, ok: true, reasons: [] } },
     reproducibility: {}, drifts: [], actions: [], liveDigest: 'x', problems: [],
     previous, ...(previousFile ? { previousFile } : {}),
   };
