@@ -14,6 +14,9 @@ import { gitAt } from '../adapters/git.js';
 /** The ref prefix of applied revisions. */
 export const APPLIED_REFS = 'refs/pm2-gitops/applied/';
 
+/** How many pushed revisions are remembered, so that the file stays small. */
+const KEEP_PUSHED = 1000;
+
 interface Memory { pushed: string[]; pending: string[] }
 
 /** The applied refs of one controller. */
@@ -55,7 +58,8 @@ export class AppliedRefs {
     }
     if (this.failing) this.opts.logger.info({ revisions: shas }, 'applied refs pushed');
     this.failing = false;
-    this.memory = { pushed: [...this.memory.pushed, ...shas], pending: this.memory.pending.filter((s) => !shas.includes(s)) };
+    // Bounded: a revision pushed long ago and applied again is pushed again, which changes nothing.
+    this.memory = { pushed: [...this.memory.pushed, ...shas].slice(-KEEP_PUSHED), pending: this.memory.pending.filter((s) => !shas.includes(s)) };
     this.save();
   }
 
