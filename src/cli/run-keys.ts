@@ -82,6 +82,9 @@ export function loadSigningKeys(stateDir: string, opts: KeyOptions): SigningKeys
   if (opts.previousKey) previous.push(readPair(resolve(opts.previousKey), 'previous key (--previous-key)'));
   // Moving from the state dir's key to --signing-key: the state dir's key can still sign the rotation.
   const stateKey = join(stateDir, 'signing.key');
-  if (opts.signingKey && existsSync(stateKey)) previous.push(readPair(stateKey, 'signing key'));
+  if (opts.signingKey && existsSync(stateKey)) {
+    // Only a candidate: one that cannot be read leaves the rotation to the new key alone.
+    try { previous.push(readPair(stateKey, 'signing key')); } catch { /* not needed to start */ }
+  }
   return { ...current, previous: previous.filter((p) => p.id !== current.id) };
 }

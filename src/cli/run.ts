@@ -53,7 +53,7 @@ function approvalFloor(flags: string[]): Record<string, number> {
 /** Environment names from --env end up in file names: check them like manifest names. */
 function environmentNames(names: string[]): string[] {
   for (const name of names) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new ValidationError(`--env: expected an environment name ([a-z0-9][a-z0-9-]*), got a ${typeof name} of length ${name.length}`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new ValidationError(`--env: expected an environment name ([a-z0-9][a-z0-9-]*), got a name of ${name.length} characters`);
   }
   return names;
 }
