@@ -12,7 +12,7 @@ import { formatDiagnostic, omittedLine } from '../domain/diagnostic.js';
 import { ValidationError } from '../domain/errors.js';
 import { processSecrets } from '../domain/secrets.js';
 import type { LiveTask } from '../domain/live.js';
-import type { DesiredState } from '../domain/manifest.js';
+import { DEFAULT_POLICY, type DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
@@ -45,6 +45,8 @@ export interface ControllerContext {
   concurrency?: number;
   /** The operator's render settings (`--allow-root`, `--max-instances`). */
   renderOptions?: RenderOptions;
+  /** Keeps each applied revision reachable on the remote (refs/pm2-gitops/applied/<sha>). */
+  appliedRefs?: { record(revision: string): Promise<void> };
   now(): Date;
 }
 
@@ -108,6 +110,7 @@ async function apply(ctx: ControllerContext, env: string, revision: string, stat
     concurrency: ctx.concurrency,
     onPlan: (plan) => ctx.store.update(env, (m) => { m.pending = { revision, sequence: journal.sequence, plannedActions: plan.actions.length, at: ctx.now().toISOString() }; }),
   });
+  await ctx.appliedRefs?.record(revision);
   if (!journal.resumed || !result.converged) return { result, unready: [] };
   const unready = await awaitUncheckedServices(ctx.pm2, state, result.results);
   return { result: { ...result, converged: unready.length === 0, live: await readLive(ctx.pm2, state) }, unready };
@@ -156,7 +159,18 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
     result = applied.result;
     results.push(...result.results);
     const failures = [...result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${r.message ?? r.result}`), ...applied.unready];
-    if (result.converged) {
+    if (result.plan.refusal) {
+      // Held whole: nothing of the tip ran. The last good revision keeps running and self-healing.
+      outcome = 'held';
+      problems.push(result.plan.refusal.reason);
+      if (target === tip && memory.lastGood && memory.lastGood !== tip) {
+        const good = render(await ctx.source.release(memory.lastGood), ctx, env).state;
+        if (good) {
+          result = (await apply(ctx, env, memory.lastGood, good, { sequence: sequenceAtStart, resumed: false })).result;
+          results.push(...result.results);
+        }
+      }
+    } else if (result.converged) {
       if (target === tip) ctx.store.update(env, (m) => { m.lastGood = tip; });
     } else if (target === tip && targetState.policy.rollback && memory.lastGood && memory.lastGood !== tip) {
       const reason = failures.join('; ') || 'a failed job blocks the environment';
@@ -206,7 +220,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     signature: { verified: r.facts.signature.verified && r.facts.signature.code === 'G', ...(r.facts.signature.signer ? { signer: r.facts.signature.signer } : {}), ...(r.facts.signature.key ? { key: r.facts.signature.key } : {}), detail: r.facts.signature.detail },
     approvers: r.decision.approvers,
   };
-  const policy = r.state?.policy ?? { prune: false, selfHeal: false, rollback: false, approvals: { required: 0 } };
+  const policy = r.state?.policy ?? DEFAULT_POLICY;
   const precedence = { policy, approvals: { required: r.decision.required, granted: r.decision.granted, ok: r.decision.ok, reasons: r.decision.reasons } };
   const key = `${r.tip}:${r.outcome}`;
   const resumed = r.interrupted;
