@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { collectSecrets, processSecrets, secretDigest } from '../domain/secrets.js';
+import { processSecrets } from '../domain/secret-registry.js';
+import { collectSecrets, secretDigest } from '../domain/secrets.js';
 import { createLogger } from './logger.js';
 
 describe('the logger', () => {

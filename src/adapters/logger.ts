@@ -1,6 +1,6 @@
 /** The logger (pino) on stderr: pretty in a terminal, JSON lines otherwise; env values never logged. */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { processSecrets } from '../domain/secrets.js';
+import { processSecrets } from '../domain/secret-registry.js';
 
 export type { Logger };
 

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, GitopsError } from '../domain/errors.js';
-import { processSecrets } from '../domain/secrets.js';
+import { processSecrets } from '../domain/secret-registry.js';
 import type { CliIo } from './io.js';
 
 /** Every message the CLI prints passes the one redaction step: env values of whatever the command loaded never show. */

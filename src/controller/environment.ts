@@ -10,7 +10,7 @@ import type { Logger } from '../adapters/logger.js';
 import type { Pm2Client } from '../adapters/pm2.js';
 import { formatDiagnostic, omittedLine } from '../domain/diagnostic.js';
 import { ValidationError } from '../domain/errors.js';
-import { processSecrets } from '../domain/secrets.js';
+import { processSecrets } from '../domain/secret-registry.js';
 import type { LiveTask } from '../domain/live.js';
 import { DEFAULT_POLICY, type DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredState } from './manifest.js';
-import { buildRedactor, collectSecrets, collectStateSecrets, SecretRegistry, secretDigest } from './secrets.js';
+import { SecretRegistry } from './secret-registry.js';
+import { buildRedactor, collectSecrets, collectStateSecrets, secretDigest } from './secrets.js';
 
 const task = (process: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'api' }) => ({
   apiVersion: 'pm2-gitops/v1', kind: 'Task', metadata, spec: { process: { script: 'server.js', ...process } },

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
-import { processSecrets } from '../domain/secrets.js';
+import { processSecrets } from '../domain/secret-registry.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
 import { availableParallelism } from 'node:os';
