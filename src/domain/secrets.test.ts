@@ -14,7 +14,7 @@ const environment = (spec: Record<string, unknown>) => ({
 describe('collectSecrets', () => {
   it('[secret-redaction] finds every env value: task env and env_* blocks, environment env, merge and JSON Patch values under env paths', () => {
     const secrets = collectSecrets([
-      task({ env: { DB_URL: 'postgres://u:pw-in-url@db/app', WORKERS: 123456, DEBUG: true }, env_production: { API_TOKEN: 'tok-production' } }),
+      task({ env: { DB_URL: 'postgres://u:pw-in-url@db/app', WORKERS: 123456, PIN_KEY: 987654, DEBUG: true }, env_production: { API_TOKEN: 'tok-production' } }),
       environment({
         env: { SHARED_SECRET: 'shared-env-value' },
         patches: [
@@ -36,7 +36,7 @@ describe('collectSecrets', () => {
       'stray scalar', null,
     ]);
     expect(secrets.values.sort()).toEqual([
-      '123456', 'added-value', 'broken-list-value', 'merged-value', 'nested-value', 'postgres://u:pw-in-url@db/app',
+      '987654', 'added-value', 'broken-list-value', 'merged-value', 'nested-value', 'postgres://u:pw-in-url@db/app',
       'shared-env-value', 'staging-value', 'tested-value', 'tok-production', 'whole-map-value',
     ]);
     expect(secrets.shown).toEqual(expect.arrayContaining(['api', 'prod', 'prod-ns']));
@@ -46,6 +46,11 @@ describe('collectSecrets', () => {
     const secrets = collectSecrets([task({ env: { PORT: '3000', DB_PASS: 'pw1', API_KEY: 'k9', AUTH_ENABLED: 'true', LEVEL: 'debug' } })]);
     expect(secrets.values).toEqual([]);
     expect(secrets.words.sort()).toEqual(['k9', 'pw1']);
+  });
+
+  it('[secret-redaction] leaves numbers and the product\'s own words alone unless their name looks secret', () => {
+    const secrets = collectSecrets([task({ env: { TIMEOUT_MS: '300000', MODE: 'online', NODE_ENV: 'production', HOST: '127.0.0.1', DB_PASSWORD: '1234567', API_TOKEN: 'production' } })]);
+    expect(secrets.values.sort()).toEqual(['1234567', 'production']);
   });
 
   it('[secret-redaction] finds the env values of a rendered state', () => {

@@ -7,11 +7,13 @@
  * characters wherever it occurs, and a shorter non-empty value whose name
  * looks secret (TOKEN, SECRET, PASSWORD, PASS, KEY, CREDENTIAL, AUTH,
  * PRIVATE) where it stands as a word of its own. Shorter values of other
- * names (a PORT "3000") would hit timestamps and counts everywhere; they are
- * redacted structurally, where env maps are shown. Values the manifests show
- * by design (environment, namespace and task names, label values, hosts) are
- * not secrets by their own account and are left alone, and so are hex digits
- * inside a longer digest (a revision, a hash of the chain).
+ * names (a PORT "3000") would hit timestamps and counts everywhere, and so
+ * would numbers and the product's own words (`online`, `production`) under
+ * names that do not look secret; they are redacted structurally, where env
+ * maps are shown. Values the manifests show by design (environment, namespace
+ * and task names, label values, hosts) are not secrets by their own account
+ * and are left alone, and so are hex digits inside a longer digest (a
+ * revision, a hash of the chain).
  */
 import { createHash } from 'node:crypto';
 import type { DesiredState } from './manifest.js';
@@ -24,6 +26,23 @@ const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|PASS|KEY|CREDENTIAL|AUTH|PRIVA
 
 /** Short values that are words of every text, never worth a replacement. */
 const COMMON_WORDS = new Set(['true', 'false', 'null', 'yes', 'no', 'on', 'off', 'none', '0', '1']);
+
+/**
+ * Values of names that do not look secret, and that are words this product
+ * prints itself (states, outcomes, actions) or everyday settings: replacing
+ * them would make status files and logs say something untrue ("○ sha256:…"
+ * for "○ online"), and they hide nothing.
+ */
+const PLAIN_WORDS = new Set([
+  'online', 'stopped', 'stopping', 'launching', 'errored', 'completed', 'deleted', 'starting', 'waiting',
+  'converged', 'invalid', 'failed', 'rolled-back', 'not-approved', 'held', 'skipped', 'unknown', 'healthy',
+  'service', 'cluster', 'create', 'delete', 'restart', 'reload', 'scale',
+  'production', 'development', 'staging', 'testing', 'localhost', '127.0.0.1', '0.0.0.0', 'enabled', 'disabled',
+  'default', 'verbose', 'warning', 'utf-8',
+]);
+
+/** A number as written: a duration, a size or a count, in every log line; a secret only under a secret name. */
+const NUMBER = /^[-+]?\d+(\.\d+)?$/;
 
 /**
  * The env values of some documents that a text redaction replaces, each once:
@@ -39,8 +58,10 @@ class Collector {
   readonly shown = new Set<string>();
 
   add(key: string, value: string): void {
+    const secretName = SECRET_NAME.test(key);
+    if (!secretName && (PLAIN_WORDS.has(value.toLowerCase()) || NUMBER.test(value))) return;
     if (value.length >= MIN_TEXT_LENGTH) this.values.add(value);
-    else if (value !== '' && SECRET_NAME.test(key) && !COMMON_WORDS.has(value.toLowerCase())) this.words.add(value);
+    else if (value !== '' && secretName && !COMMON_WORDS.has(value.toLowerCase())) this.words.add(value);
   }
 
   done(): Secrets {
@@ -211,12 +232,16 @@ export function buildRedactor(collections: Iterable<Secrets>): Redactor {
     }
   }
   for (const group of long.values()) group.sort((a, b) => b.length - a.length);
+  /** The characters a replacement can start with: every other position is passed over at once. */
+  const starts = new Set<string>();
+  for (const match of replacement.keys()) starts.add(match[0]!);
 
   const text = (input: string): string => {
     if (replacement.size === 0 || input.length === 0) return input;
     let out = '';
     let last = 0;
     for (let i = 0; i < input.length;) {
+      if (!starts.has(input[i]!)) { i++; continue; }
       let match: string | undefined;
       const candidates = i + MIN_TEXT_LENGTH <= input.length ? long.get(input.slice(i, i + MIN_TEXT_LENGTH)) : undefined;
       if (candidates) for (const c of candidates) if (input.startsWith(c, i) && !insideDigest(input, i, c.length)) { match = c; break; }
