@@ -45,7 +45,8 @@ export class SecretRegistry {
   /**
    * Registers what a render read and made: the secrets of every loaded file
    * (kept for a list of files that cannot change, as the loader hands out the
-   * same frozen list while no file changed) and of the rendered state.
+   * same frozen list while no file changed) and of the rendered state (when
+   * it can hold more than its files, see `copiesIntoEnv`).
    */
   registerRender(source: string, files: readonly LoadedFile[], state?: DesiredState): void {
     let fromFiles = Object.isFrozen(files) ? keptFileSecrets.get(files) : undefined;
@@ -53,7 +54,8 @@ export class SecretRegistry {
       fromFiles = collectSecrets(documentsOf(files));
       if (Object.isFrozen(files)) keptFileSecrets.set(files, fromFiles);
     }
-    this.register(source, state ? [fromFiles, collectStateSecrets(state)] : [fromFiles]);
+    // The state holds only what its files hold, unless a patch copies a value into env from elsewhere.
+    this.register(source, state && fromFiles.copiesIntoEnv ? [fromFiles, collectStateSecrets(state, fromFiles)] : [fromFiles]);
   }
 
   /** The redactor of every registered secret (built on first use after a change). */

@@ -53,6 +53,13 @@ describe('collectSecrets', () => {
     expect(secrets.values.sort()).toEqual(['1234567', 'production']);
   });
 
+  it('[secret-redaction] notes a patch that copies a value into env, whose rendered state holds more than its documents', () => {
+    const copy = (path: string) => collectSecrets([environment({ patches: [{ target: { name: 'api' }, patch: [{ op: 'copy', from: '/metadata/labels/x', path }] }] })]);
+    expect(copy('/spec/process/env/FROM_LABEL').copiesIntoEnv).toBe(true);
+    expect(copy('/spec/process').copiesIntoEnv).toBe(true);
+    expect(copy('/metadata/labels/y').copiesIntoEnv).toBeUndefined();
+  });
+
   it('[secret-redaction] finds the env values of a rendered state', () => {
     const state = { environment: 'prod', namespace: 'prod-ns', file: 'e.yaml', policy: {}, tasks: [{ name: 'p-api', sourceName: 'api', process: { script: 'x', env: { A: 'rendered-secret' }, env_x: { B: 'block-secret' } } }] } as unknown as DesiredState;
     const secrets = collectStateSecrets(state);

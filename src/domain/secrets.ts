@@ -49,23 +49,41 @@ const NUMBER = /^[-+]?\d+(\.\d+)?$/;
  * `values` wherever they occur, `words` (short values of secret names) where
  * they stand as a word; and the values the documents show by design.
  */
-export interface Secrets { values: string[]; words: string[]; shown: string[] }
+export interface Secrets {
+  values: string[];
+  words: string[];
+  shown: string[];
+  /**
+   * Whether a patch copies or moves a value into an env block: then a
+   * rendered state can hold env values its documents do not show as such,
+   * and its own collection is needed.
+   */
+  copiesIntoEnv?: boolean;
+}
 
-/** Collects while reading documents; the rule of what counts is applied as values are found. */
+/**
+ * Collects while reading documents; the rule of what counts is applied as
+ * values are found. Values in `known` (found before) are passed over.
+ */
 class Collector {
   readonly values = new Set<string>();
   readonly words = new Set<string>();
   readonly shown = new Set<string>();
 
+  constructor(private readonly known?: ReadonlySet<string>) {}
+
   add(key: string, value: string): void {
+    if (this.known?.has(value)) return;
     const secretName = SECRET_NAME.test(key);
     if (!secretName && (PLAIN_WORDS.has(value.toLowerCase()) || NUMBER.test(value))) return;
     if (value.length >= MIN_TEXT_LENGTH) this.values.add(value);
     else if (value !== '' && secretName && !COMMON_WORDS.has(value.toLowerCase())) this.words.add(value);
   }
 
+  copiesIntoEnv = false;
+
   done(): Secrets {
-    return { values: [...this.values], words: [...this.words], shown: [...this.shown] };
+    return { values: [...this.values], words: [...this.words], shown: [...this.shown], ...(this.copiesIntoEnv ? { copiesIntoEnv: true } : {}) };
   }
 }
 
@@ -82,11 +100,12 @@ function isMap(value: unknown): value is Record<string, unknown> {
 function collectLeaves(key: string, value: unknown, out: Collector): void {
   if (typeof value === 'string' || typeof value === 'number') out.add(key, String(value));
   else if (Array.isArray(value)) for (const item of value) collectLeaves(key, item, out);
-  else if (isMap(value)) for (const k of Object.keys(value)) collectLeaves(key, value[k], out);
+  else if (isMap(value)) for (const k in value) if (Object.hasOwn(value, k)) collectLeaves(key, value[k], out);
 }
 
 function collectEnvMap(env: unknown, out: Collector): void {
-  if (isMap(env)) for (const key of Object.keys(env)) collectLeaves(key, env[key], out);
+  // for…in, not Object.keys: this runs for every env map of every render.
+  if (isMap(env)) for (const key in env) if (Object.hasOwn(env, key)) collectLeaves(key, env[key], out);
 }
 
 const ENV_BLOCK = /^env(_.+)?$/;
@@ -115,6 +134,15 @@ function collectAt(tokens: readonly string[], value: unknown, out: Collector): v
   if (!ENV_BLOCK.test(c!)) return;
   if (tokens.length === 3) collectEnvMap(value, out);
   else collectLeaves(d!, value, out);
+}
+
+/** Whether a value written at `tokens` can hold or be an env block or variable. */
+function reachesEnv(tokens: readonly string[]): boolean {
+  const [a, b, c] = tokens;
+  if (tokens.length === 0) return true;
+  if (a !== 'spec') return false;
+  if (tokens.length === 1 || b === 'env') return true;
+  return b === 'process' && (tokens.length === 2 || ENV_BLOCK.test(c!));
 }
 
 function tokensOf(pointer: string): string[] {
@@ -153,20 +181,39 @@ export function collectSecrets(documents: Iterable<unknown>): Secrets {
       if (!isMap(patch)) continue;
       collectAt([], patch.merge, out);
       if (!Array.isArray(patch.patch)) continue;
-      for (const op of patch.patch) if (isMap(op) && typeof op.path === 'string' && 'value' in op) collectAt(tokensOf(op.path), op.value, out);
+      for (const op of patch.patch) {
+        if (!isMap(op) || typeof op.path !== 'string') continue;
+        if ('value' in op) collectAt(tokensOf(op.path), op.value, out);
+        if ((op.op === 'copy' || op.op === 'move') && reachesEnv(tokensOf(op.path))) out.copiesIntoEnv = true;
+      }
     }
   }
   return out.done();
 }
 
-/** Every env value of a rendered state (what the processes will see), and the names it shows. */
-export function collectStateSecrets(state: DesiredState): Secrets {
-  const out = new Collector();
+/** The values of a collection, as a set (made once per collection). */
+const keptValueSets = new WeakMap<Secrets, ReadonlySet<string>>();
+function valueSet(secrets: Secrets): ReadonlySet<string> {
+  let set = keptValueSets.get(secrets);
+  if (!set) {
+    set = new Set([...secrets.values, ...secrets.words]);
+    keptValueSets.set(secrets, set);
+  }
+  return set;
+}
+
+/**
+ * Every env value of a rendered state (what the processes will see) that is
+ * not in `known` already (the state's own files hold almost all of them),
+ * and the names it shows.
+ */
+export function collectStateSecrets(state: DesiredState, known?: Secrets): Secrets {
+  const out = new Collector(known ? valueSet(known) : undefined);
   // Task names are shown by the files' collection already (as written; a prefixed name is no secret either way).
   out.shown.add(state.environment).add(state.namespace);
   for (const task of state.tasks) {
     const process = task.process as Record<string, unknown>;
-    for (const key of Object.keys(process)) if (ENV_BLOCK.test(key)) collectEnvMap(process[key], out);
+    for (const key in process) if (Object.hasOwn(process, key) && ENV_BLOCK.test(key)) collectEnvMap(process[key], out);
   }
   return out.done();
 }

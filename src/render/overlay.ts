@@ -65,31 +65,33 @@ function labelsOf(document: unknown): Record<string, string> | undefined {
  * does, and validated once, after the last patch: many patches on one task
  * cost what they hold, not the task's size each.
  */
-function applyAll(original: TaskManifest, index: PatchIndex, writes?: PatchWrite[]): PatchedTask {
+function applyAll(original: TaskManifest, index: PatchIndex, writes?: PatchWrite[]): PatchedTask | undefined {
   const name = original.metadata.name;
   const named = index.byName.get(name) ?? NONE;
   const labelled = index.byLabels;
   let working: unknown;
   let failure: PatchedTask['failure'];
-  const matched: number[] = [];
-  const owned = new WeakSet<object>();
+  let matched: number[] | undefined;
+  let owned: WeakSet<object> | undefined;
   let a = 0;
   let b = 0;
   while (a < named.length || b < labelled.length) {
     const i = b >= labelled.length || (a < named.length && named[a]! < labelled[b]!) ? named[a++]! : labelled[b++]!;
     const patch = index.patches[i]!;
     if (!matchesTarget(patch.target ?? {}, name, labelsOf(working ?? original))) continue;
-    matched.push(i);
+    (matched ??= []).push(i);
     if (failure) continue; // still matched, so that it is not reported as selecting nothing
     if (working === undefined) {
       // A shallow copy: what the patches do not touch stays shared with the original (see Owned).
       working = { ...original };
-      owned.add(working as object);
+      // Made only for a task a patch selects: most tasks of a render are selected by none.
+      owned = new WeakSet([working as object]);
     }
     const outcome = applyOverlayInPlace(working, patch, `/spec/patches/${i}`, writes, owned);
     if (outcome.ok) working = outcome.document;
     else failure = { patch: i, operation: outcome.operation, message: outcome.message };
   }
+  if (matched === undefined) return undefined;
   if (working === undefined) return { document: original, matched, problems: NONE };
   const problems = failure ? NONE : validateValue(working, 'Task');
   return { document: working as TaskManifest, matched, problems, ...(failure ? { failure } : {}) };
@@ -103,15 +105,15 @@ function applyAll(original: TaskManifest, index: PatchIndex, writes?: PatchWrite
  */
 const kept = new WeakMap<object, WeakMap<object, PatchedTask>>();
 
-/** The task document `original` after the patches of `env` (see `applyAll`). */
-export function patchTask(original: TaskManifest, env: EnvironmentManifest, index: PatchIndex): PatchedTask {
-  if (index.patches.length === 0) return { document: original, matched: NONE, problems: NONE };
+/** The task document `original` after the patches of `env` (see `applyAll`); undefined when no patch selects it. */
+export function patchTask(original: TaskManifest, env: EnvironmentManifest, index: PatchIndex): PatchedTask | undefined {
+  if (index.patches.length === 0) return undefined;
   if (!isDeeplyFrozen(original) || !isDeeplyFrozen(env)) return applyAll(original, index);
   let result = kept.get(original)?.get(env);
   if (result) return result;
   result = applyAll(original, index);
   // Only patched tasks are kept: matching alone costs less than keeping a result for every task.
-  if (result.matched.length === 0) return result;
+  if (!result) return undefined;
   deepFreeze(result.document);
   let byEnv = kept.get(original);
   if (!byEnv) {
@@ -131,32 +133,36 @@ export function patchTask(original: TaskManifest, env: EnvironmentManifest, inde
  * the patches are applied again, once, on the first question.
  */
 export function blameOf(original: TaskManifest, index: PatchIndex): (pointer: string) => string | undefined {
-  let writes: PatchWrite[] | undefined;
-  let at: Map<string, number> | undefined;
-  let below: Map<string, number> | undefined;
-  const build = (): void => {
-    writes = [];
-    applyAll(original, index, writes);
-    at = new Map();
-    below = new Map();
-    for (let w = 0; w < writes.length; w++) {
-      const pointer = writes[w]!.pointer;
-      at.set(pointer, w);
-      for (let cut = pointer.lastIndexOf('/'); cut > 0; cut = pointer.lastIndexOf('/', cut - 1)) below.set(pointer.slice(0, cut), w);
-      if (pointer !== '') below.set('', w);
-    }
-  };
-  return (pointer) => {
-    if (!writes) build();
-    let best = at!.get(pointer) ?? -1;
-    for (let cut = pointer.lastIndexOf('/'); cut >= 0; cut = cut === 0 ? -1 : pointer.lastIndexOf('/', cut - 1)) {
-      best = Math.max(best, at!.get(pointer.slice(0, cut)) ?? -1);
-    }
-    if (best >= 0) {
-      const w = writes![best]!;
-      return w.mirrors ? w.source + pointer.slice(w.pointer.length) : w.source;
-    }
-    const under = below!.get(pointer);
-    return under === undefined ? undefined : writes![under]!.source;
-  };
+  let writes: BlameIndex | undefined;
+  return (pointer) => whoWrote(writes ??= indexWrites(original, index), pointer);
+}
+
+/** The writes of a task's patches, by pointer (the latest at each) and by the pointers above them. */
+interface BlameIndex { writes: PatchWrite[]; at: Map<string, number>; below: Map<string, number> }
+
+function indexWrites(original: TaskManifest, patches: PatchIndex): BlameIndex {
+  const writes: PatchWrite[] = [];
+  applyAll(original, patches, writes);
+  const at = new Map<string, number>();
+  const below = new Map<string, number>();
+  for (let w = 0; w < writes.length; w++) {
+    const pointer = writes[w]!.pointer;
+    at.set(pointer, w);
+    for (let cut = pointer.lastIndexOf('/'); cut > 0; cut = pointer.lastIndexOf('/', cut - 1)) below.set(pointer.slice(0, cut), w);
+    if (pointer !== '') below.set('', w);
+  }
+  return { writes, at, below };
+}
+
+function whoWrote({ writes, at, below }: BlameIndex, pointer: string): string | undefined {
+  let best = at.get(pointer) ?? -1;
+  for (let cut = pointer.lastIndexOf('/'); cut >= 0; cut = cut === 0 ? -1 : pointer.lastIndexOf('/', cut - 1)) {
+    best = Math.max(best, at.get(pointer.slice(0, cut)) ?? -1);
+  }
+  if (best >= 0) {
+    const w = writes[best]!;
+    return w.mirrors ? w.source + pointer.slice(w.pointer.length) : w.source;
+  }
+  const under = below.get(pointer);
+  return under === undefined ? undefined : writes[under]!.source;
 }

@@ -140,14 +140,19 @@ function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagn
     const located = tasks[t]!;
     const original = located.value as unknown as TaskManifest;
     const p = patchTask(original, envManifest, index);
-    for (let m = 0; m < p.matched.length; m++) matched[p.matched[m]!] = 1;
-    const blame = p.matched.length ? blameOf(original, index) : undefined;
-    if (!reportPatched(p, located, env, blame ?? (() => undefined), diagnostics)) {
-      leftOut.push((located.value as unknown as TaskManifest).metadata.name);
-      continue;
+    let blame: ((pointer: string) => string | undefined) | undefined;
+    if (p) {
+      for (let m = 0; m < p.matched.length; m++) matched[p.matched[m]!] = 1;
+      blame = blameOf(original, index);
+      if (!reportPatched(p, located, env, blame, diagnostics)) {
+        leftOut.push(original.metadata.name);
+        continue;
+      }
     }
-    const { task, conflicts } = buildTask(p.document, envManifest, located.doc.file);
-    const origin: TaskOrigin = { task, doc: located.doc, manifest: p.document, ...(blame ? { blame } : {}) };
+    const document = p ? p.document : original;
+    const { task, conflicts } = buildTask(document, envManifest, located.doc.file);
+    const origin: TaskOrigin = { task, doc: located.doc, manifest: document };
+    if (blame) origin.blame = blame;
     for (let i = 0; i < conflicts.length; i++) {
       const c = conflicts[i]!;
       diagnostics.push(reportAt(origin, { envDoc: env.doc }, `/spec/process/${c.alias}`, `"${c.alias}" is an alias of "${c.option}", which is also set; keep one`));

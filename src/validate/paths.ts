@@ -5,7 +5,9 @@
  * asked through the loader's PathProbe; nothing here does I/O itself.
  */
 import { posix } from 'node:path';
+import type { Diagnostic } from '../domain/diagnostic.js';
 import type { TaskManifest } from '../domain/manifest.js';
+import { reportAt } from './report.js';
 import type { RuleContext, TaskOrigin } from './rules.js';
 
 /** What the loader knows of a path, asked for by render (which does no I/O). */
@@ -18,7 +20,33 @@ export interface PathProbe {
   resolve(path: string): { real: string; exists: boolean };
 }
 
-type Report = (pointer: string, message: string) => void;
+/**
+ * The folders paths may lie in, each as a prefix ending in `/`, worked out
+ * once per render (these checks run for every task): the allowed roots as
+ * written, and the real repository and the allowed roots' real paths for
+ * the symbolic-link checks (when there is a probe).
+ */
+export interface PathGuard { allowed: string[]; real: string[] }
+
+function asPrefix(dir: string): string {
+  return dir.endsWith('/') ? dir : `${dir}/`;
+}
+
+/** The guard of a render's rule context. */
+export function pathGuard(ctx: RuleContext): PathGuard {
+  const allowed = (ctx.allowRoots ?? []).map(asPrefix);
+  const probe = ctx.paths;
+  const real = probe ? [asPrefix(probe.resolve('.').real), ...allowed, ...(ctx.allowRoots ?? []).map((root) => asPrefix(probe.resolve(root).real))] : [];
+  return { allowed, real };
+}
+
+function under(path: string, prefixes: readonly string[]): boolean {
+  for (let i = 0; i < prefixes.length; i++) {
+    const prefix = prefixes[i]!;
+    if (path.startsWith(prefix) || (path.length === prefix.length - 1 && prefix.startsWith(path))) return true;
+  }
+  return false;
+}
 
 /** Paths with an empty, `.` or `..` segment, or a leading or trailing slash: joining them needs normalisation. */
 const NOT_PLAIN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/;
@@ -28,48 +56,35 @@ function isPlain(path: string): boolean {
   return path !== '' && !NOT_PLAIN.test(path);
 }
 
-/** Whether `path` is `root` or lies below it (both absolute and normalised). */
-function isUnder(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith('/') ? root : `${root}/`);
+/** Whether a path `place` returned lies outside the repository (absolute, or `..` first). */
+function isOutside(path: string): boolean {
+  return path.startsWith('/') || path === '..' || path.startsWith('../');
 }
 
 /**
  * Where `path` (relative to `base`, a repository-relative or absolute folder)
- * lies as written: `{ rel }` inside the repository, `{ abs }` outside it.
+ * lies as written: repository-relative inside the repository; absolute (or
+ * starting with `..`) outside it.
  */
-function place(base: string, path: string, ctx: RuleContext): { rel: string } | { abs: string } {
+function place(base: string, path: string, ctx: RuleContext): string {
   // Common case, without building and normalising an intermediate path: both parts are already normal.
   if (base === '' || base === '.' || isPlain(base)) {
     const atRoot = base === '' || base === '.';
-    if (path === '.') return { rel: atRoot ? '.' : base };
-    if (isPlain(path)) return { rel: atRoot ? path : `${base}/${path}` };
+    if (path === '.') return atRoot ? '.' : base;
+    if (isPlain(path)) return atRoot ? path : `${base}/${path}`;
   }
   const joined = posix.isAbsolute(path) ? posix.normalize(path) : posix.isAbsolute(base) ? posix.join(base, path) : undefined;
-  if (joined !== undefined) {
-    if (ctx.repoRoot) {
-      const rel = posix.relative(ctx.repoRoot, joined);
-      if (!(rel === '..' || rel.startsWith('../') || posix.isAbsolute(rel))) return { rel: posix.normalize(rel || '.') };
-    }
-    return { abs: joined };
+  if (joined === undefined) return posix.normalize(posix.join(base || '.', path));
+  if (ctx.repoRoot) {
+    const rel = posix.relative(ctx.repoRoot, joined);
+    if (!(rel === '..' || rel.startsWith('../') || posix.isAbsolute(rel))) return posix.normalize(rel || '.');
   }
-  const normal = posix.normalize(posix.join(base || '.', path));
-  return normal === '..' || normal.startsWith('../') ? { abs: normal } : { rel: normal };
+  return joined;
 }
 
-function allowedRoot(abs: string, ctx: RuleContext): boolean {
-  return posix.isAbsolute(abs) && (ctx.allowRoots ?? []).some((root) => isUnder(abs, root));
-}
-
-/**
- * Whether the real path of `at` stays where it may: inside the real repository
- * or under an allowed root. Without a probe, the written path is all there is.
- */
-function staysInside(at: { rel: string } | { abs: string }, ctx: RuleContext): boolean {
-  const probe = ctx.paths;
-  if (!probe) return true;
-  const { real } = probe.resolve('rel' in at ? at.rel : at.abs);
-  if (isUnder(real, probe.resolve('.').real)) return true;
-  return (ctx.allowRoots ?? []).some((root) => isUnder(real, root) || isUnder(real, probe.resolve(root).real));
+/** Whether the real path of `at` stays inside the real repository or under an allowed root. Without a probe, the written path is all there is. */
+function staysInside(at: string, ctx: RuleContext, guard: PathGuard): boolean {
+  return !ctx.paths || under(ctx.paths.resolve(at).real, guard.real);
 }
 
 function exists(path: string, ctx: RuleContext): boolean | undefined {
@@ -81,21 +96,21 @@ const SCRIPT_EXTENSIONS = /\.(c?js|mjs|ts|cts|mts|py|sh|rb|php)$/;
 
 const ALLOWED = 'expected a path inside it, or under a folder allowed with --allow-root DIR';
 
-/** Resolves and checks `cwd`; rewrites it to its repository-relative form. Returns the cwd, or undefined when it may not be used. */
-function checkCwd(o: TaskOrigin, ctx: RuleContext, report: Report): string | undefined {
+/** Resolves and checks `cwd`, rewriting it to its repository-relative form; undefined when it may not be used. */
+function checkCwd(o: TaskOrigin, ctx: RuleContext, guard: PathGuard, out: Diagnostic[]): string | undefined {
   const proc = o.task.process;
   const written = typeof proc.cwd === 'string' ? proc.cwd : '.';
   const at = place(ctx.manifestRoot, written, ctx);
-  if ('abs' in at && !allowedRoot(at.abs, ctx)) {
-    report('/spec/process/cwd', `cwd "${written}" leaves the repository; ${ALLOWED}`);
+  if (isOutside(at) && !(at.startsWith('/') && under(at, guard.allowed))) {
+    out.push(reportAt(o, ctx, '/spec/process/cwd', `cwd "${written}" leaves the repository; ${ALLOWED}`));
     return undefined;
   }
-  if (!staysInside(at, ctx)) {
-    report('/spec/process/cwd', `cwd "${written}" is a symbolic link (or lies in one) that leaves the repository; ${ALLOWED}`);
+  if (!staysInside(at, ctx, guard)) {
+    out.push(reportAt(o, ctx, '/spec/process/cwd', `cwd "${written}" is a symbolic link (or lies in one) that leaves the repository; ${ALLOWED}`));
     return undefined;
   }
-  proc.cwd = 'rel' in at ? at.rel : at.abs;
-  return proc.cwd;
+  proc.cwd = at;
+  return at;
 }
 
 /**
@@ -105,27 +120,27 @@ function checkCwd(o: TaskOrigin, ctx: RuleContext, report: Report): string | und
  * under an allowed root is the operator's: it is kept as written and need not
  * exist where the manifests are rendered.
  */
-export function checkPaths(o: TaskOrigin, manifest: TaskManifest, ctx: RuleContext, report: Report): void {
-  const cwd = checkCwd(o, ctx, report);
+export function checkPaths(o: TaskOrigin, manifest: TaskManifest, ctx: RuleContext, guard: PathGuard, out: Diagnostic[]): void {
+  const cwd = checkCwd(o, ctx, guard, out);
   if (cwd === undefined) return;
   const proc = o.task.process;
   const written = (manifest.spec?.process ?? {}) as Record<string, unknown>;
-  const key = `/spec/process/${'script' in written ? 'script' : 'exec'}`;
+  const key = 'script' in written ? '/spec/process/script' : '/spec/process/exec';
   const script = proc.script;
   const isCommand = !script.includes('/') && !SCRIPT_EXTENSIONS.test(script) && !(exists(posix.join(cwd, script), ctx) ?? false);
   if (isCommand) return; // a program on PATH, such as `sleep` or `npm`
   const at = place(cwd, script, ctx);
-  const relativeTo = cwd === '.' ? 'the repository root' : `cwd "${cwd}"`;
-  if ('abs' in at) {
-    if (!allowedRoot(at.abs, ctx)) report(key, `script "${script}" leaves the repository${posix.isAbsolute(script) ? '' : ` (relative to ${relativeTo})`}; ${ALLOWED}`);
-    else if (!staysInside(at, ctx)) report(key, `script "${script}" is a symbolic link (or lies in one) that leaves the allowed folders; ${ALLOWED}`);
+  if (isOutside(at)) {
+    const relativeTo = posix.isAbsolute(script) ? '' : ` (relative to ${cwd === '.' ? 'the repository root' : `cwd "${cwd}"`})`;
+    if (!(at.startsWith('/') && under(at, guard.allowed))) out.push(reportAt(o, ctx, key, `script "${script}" leaves the repository${relativeTo}; ${ALLOWED}`));
+    else if (!staysInside(at, ctx, guard)) out.push(reportAt(o, ctx, key, `script "${script}" is a symbolic link (or lies in one) that leaves the allowed folders; ${ALLOWED}`));
     return;
   }
   // An absolute script inside the repository is rewritten relative to a cwd inside it, so that the state is the same wherever the repository lies.
-  if (posix.isAbsolute(script) && !posix.isAbsolute(cwd)) proc.script = posix.relative(cwd === '.' ? '' : cwd, at.rel);
-  if (exists(at.rel, ctx) === false) {
-    report(key, `script "${script}" does not exist in the repository (looked for ${at.rel})`);
+  if (posix.isAbsolute(script) && !posix.isAbsolute(cwd)) proc.script = posix.relative(cwd === '.' ? '' : cwd, at);
+  if (exists(at, ctx) === false) {
+    out.push(reportAt(o, ctx, key, `script "${script}" does not exist in the repository (looked for ${at})`));
     return;
   }
-  if (!staysInside(at, ctx)) report(key, `script "${script}" is a symbolic link (or lies in one) that leaves the repository; ${ALLOWED}`);
+  if (!staysInside(at, ctx, guard)) out.push(reportAt(o, ctx, key, `script "${script}" is a symbolic link (or lies in one) that leaves the repository; ${ALLOWED}`));
 }

@@ -3,10 +3,11 @@
  * no cycle, paths that stay inside the repository, required context, bounded
  * instances.
  */
-import { diagnosticAt, type Diagnostic } from '../domain/diagnostic.js';
+import type { Diagnostic } from '../domain/diagnostic.js';
 import type { ContextDimension, DesiredTask, TaskManifest } from '../domain/manifest.js';
 import type { ParsedDocument } from '../manifest/parse.js';
-import { checkPaths, type PathProbe } from './paths.js';
+import { checkPaths, pathGuard, type PathProbe } from './paths.js';
+import { reportAt } from './report.js';
 import { listNames } from './schema.js';
 
 /**
@@ -16,6 +17,8 @@ import { listNames } from './schema.js';
  * wrote a pointer of it, when a patch did.
  */
 export interface TaskOrigin { task: DesiredTask; doc: ParsedDocument; manifest?: TaskManifest; blame?: (pointer: string) => string | undefined }
+
+export { reportAt } from './report.js';
 
 export interface RuleContext {
   environment: string;
@@ -34,14 +37,6 @@ export interface RuleContext {
   maxInstances?: { limit: number; why: string };
   /** Names (after namePrefix) of tasks left out because their document is invalid; depending on them is not a further error. */
   rejected?: ReadonlySet<string>;
-}
-
-/** Reports a problem of task `o` at `pointer`: at the patch that wrote it when a patch did, else in the task's own file. */
-export function reportAt(o: TaskOrigin, ctx: Pick<RuleContext, 'envDoc'>, pointer: string, message: string): Diagnostic {
-  const source = o.blame?.(pointer);
-  if (source === undefined) return diagnosticAt(o.doc.file, o.doc.index, pointer, message, o.doc.locate);
-  const env = ctx.envDoc;
-  return diagnosticAt(env.file, env.index, source, `patch makes task ${o.task.sourceName} (${o.doc.file}) invalid at ${pointer}: ${message}`, env.locate);
 }
 
 function manifestOf(o: TaskOrigin): TaskManifest {
@@ -190,8 +185,9 @@ export function validateRules(origins: TaskOrigin[], ctx: RuleContext): Diagnost
   // Names are unique when the index has one entry per task; only then is there nothing to report.
   if (byName.size !== origins.length) checkUnique(origins, ctx, out);
   checkDependencies(origins, byName, ctx, out);
+  const guard = pathGuard(ctx);
   for (const o of origins) {
-    checkPaths(o, manifestOf(o), ctx, (pointer, message) => out.push(reportAt(o, ctx, pointer, message)));
+    checkPaths(o, manifestOf(o), ctx, guard, out);
     checkContext(o, ctx, out);
     checkJob(o, ctx, out);
     checkInstances(o, ctx, out);
