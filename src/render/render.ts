@@ -12,7 +12,7 @@ import { copyValue, sortStrings } from '../manifest/values.js';
 import type { PathProbe } from '../validate/paths.js';
 import { reportAt, validateRules, type TaskOrigin } from '../validate/rules.js';
 import { at, collectTasks, pushAll, resolveEnvironment, type Located } from './collect.js';
-import { blameOf, indexPatches, patchTask, type PatchedTask } from './overlay.js';
+import { blameOf, indexPatches, patchTask, type PatchedTask, type PatchIndex } from './overlay.js';
 import { matchesTarget } from './patches.js';
 import { foldProcess } from './process.js';
 
@@ -159,13 +159,23 @@ function applyPatches(env: Located, tasks: Located[], rejected: Located[], diagn
     }
     origins.push(origin);
   }
+  reportUnmatched(index, matched, rejected, env, diagnostics);
+  return { origins, leftOut };
+}
+
+/**
+ * Reports each patch that selected no task. One that selects a task whose
+ * document was rejected is not reported: that task's own problems are.
+ */
+function reportUnmatched(index: PatchIndex, matched: Uint8Array, rejected: Located[], env: Located, diagnostics: Diagnostic[]): void {
+  let identities: Array<{ name?: string; labels?: Record<string, string> }> | undefined;
   for (let i = 0; i < index.patches.length; i++) {
     if (matched[i]) continue;
     const target = index.patches[i]!.target ?? {};
-    if (rejected.some((t) => { const id = identityOf(t.value); return id.name !== undefined && matchesTarget(target, id.name, id.labels); })) continue;
+    identities ??= rejected.map((t) => identityOf(t.value));
+    if (identities.some((id) => id.name !== undefined && matchesTarget(target, id.name, id.labels))) continue;
     diagnostics.push(at(env.doc, `/spec/patches/${i}/target`, `patch target ${describeTarget(target)} matches no task of this environment`));
   }
-  return { origins, leftOut };
 }
 
 /** The bound on `instances`, and how it came about (for the message). */
