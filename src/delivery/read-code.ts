@@ -59,12 +59,12 @@ function writeIfChanged(file: string, text: string): void {
 
 /** The enclosing repository of a working tree, when it is in one: its objects, its exclude file, the tree of HEAD at `dir`. */
 async function enclosingRepository(dir: string): Promise<{ objects: string; exclude: string; tree?: string } | undefined> {
-  const r = await runGit(['rev-parse', '--path-format=absolute', '--git-path', 'objects', '--git-path', 'info/exclude', '--show-prefix'], { cwd: dir, okCodes: [0, 128] });
-  if (r.code !== 0) return undefined;
-  const [objects = '', exclude = '', prefix = ''] = r.stdout.toString('utf8').split('\n');
-  const rev = prefix ? `HEAD:${prefix.replace(/\/$/, '')}` : 'HEAD^{tree}';
-  const tree = (await runGit(['rev-parse', '-q', '--verify', rev], { cwd: dir, okCodes: [0, 1, 128] })).stdout.toString('utf8').trim();
-  return { objects, exclude, ...(tree ? { tree } : {}) };
+  // One call: `HEAD:./` is the tree of `dir` itself in HEAD. Without HEAD (no commit yet, or `dir` is new) git still
+  // prints the paths before it fails on that revision; outside a repository it prints nothing.
+  const r = await runGit(['rev-parse', '--path-format=absolute', '--git-path', 'objects', '--git-path', 'info/exclude', 'HEAD:./'], { cwd: dir, okCodes: [0, 128] });
+  const [objects = '', exclude = '', tree = ''] = r.stdout.toString('utf8').split('\n');
+  if (!objects.startsWith('/') || !exclude.startsWith('/')) return undefined;
+  return { objects, exclude, ...(r.code === 0 && /^[0-9a-f]{40,64}$/.test(tree) ? { tree } : {}) };
 }
 
 /**
