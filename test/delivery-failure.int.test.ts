@@ -119,6 +119,23 @@ describe('build failures', () => {
     expect(store()).toEqual(before);
   }, 30_000);
 
+  it('[delivery-build-failure] an aborted build is killed and leaves nothing behind, not even a failure record', async () => {
+    const before = store();
+    const code = await codeAt(repo, task({ run: ['echo started; sleep 300'] }));
+    const controller = new AbortController();
+    const pending = prepare(repo, stateDir, code, { env, hostEnv: host.env, signal: controller.signal, onProgress: (e) => { if (e.phase === 'start' && e.step === 'run') setTimeout(() => controller.abort(), 200); } });
+    const failure = failed(await pending);
+    expect(failure).toMatchObject({ step: 'run', recorded: false });
+    expect(failure.message).toContain('aborted');
+    expect(existsSync(join(stateDir, 'failures', 'web', `${code.codeDigest}.json`))).toBe(false);
+    expect(store()).toEqual(before);
+  }, 30_000);
+
+  it('[delivery-build-failure] code outside the repository is never built', async () => {
+    const code = await codeAt(repo, task({ run: ['echo x'] }, { cwd: '/opt/app', source: undefined }));
+    await expect(prepare(repo, stateDir, code, { env, hostEnv: host.env })).rejects.toThrow(/outside the repository/);
+  });
+
   it('[delivery-links] the stable path still points at the last good build after every failure', () => {
     expect(linkPath(stateDir, 'dev', 'web')).toBe(join(stateDir, 'links', 'dev', 'web'));
     expect(readFileSync(join(stateDir, 'links', 'dev', 'web', 'apps/web/src/version.txt'), 'utf8')).toBe('v1\n');

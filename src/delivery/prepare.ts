@@ -8,6 +8,7 @@
 import { rm } from 'node:fs/promises';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { ValidationError } from '../domain/errors.js';
 import { redactText, secretValues } from './output.js';
 import { brokenLinks, copyInstalled, exportFiles, findNodeModules } from './export.js';
 import { failureOf } from './failure.js';
@@ -230,11 +231,15 @@ function reuse(input: PrepareBuildInput, record: BuildRecord, now: () => Date): 
  * task, across processes); a second prepare of a digest waits and reuses the
  * first one's build. Step failures resolve to `{ kind: 'failed' }`; throws
  * UnreachableError when the task's lock stays held past twice the build
- * timeout, and on I/O errors of the store itself.
+ * timeout, ValidationError for code outside the repository, and on I/O
+ * errors of the store itself.
  */
 export async function prepareBuild(input: PrepareBuildInput): Promise<PrepareResult> {
   const now = input.now ?? (() => new Date());
   const { stateDir, code } = input;
+  if (code.source.kind === 'none' && code.source.reason === 'external') {
+    throw new ValidationError(`task ${code.task} runs code outside the repository (an allowed root): that code is the operator's, pm2-gitops neither copies nor builds it`);
+  }
   mkdirSync(taskBuildsDir(stateDir, code.task), { recursive: true });
   const timeoutMs = 2 * code.build.timeoutSeconds * 1000 + 60_000;
   return withLock(taskLockFile(stateDir, code.task), { timeoutMs, what: `build of task ${code.task}` }, () => make(input, now));
