@@ -2,13 +2,15 @@
  * load (I/O): reads the manifest files of a repository working tree and
  * renders one environment from them.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
 import { render } from '../render/render.js';
+import { MAX_FILE_BYTES } from './limits.js';
 import { parseManifestFile, type ParsedDocument, type ParsedFile } from './parse.js';
+import { decodeManifest, tooLarge } from './text.js';
 import { copyValue, deepFreeze } from './values.js';
 
 const SKIP_DIRS = new Set(['node_modules']);
@@ -144,15 +146,15 @@ const parsedFiles = new Map<string, KeptFile>();
 const PARSED_FILES_LIMIT = 20_000;
 
 interface KeptFile {
+  /** The decoded text ('' for a file that is not UTF-8 text). */
   text: string;
   parsed: ParsedFile;
-  /** The UTF-8 bytes of `text`: a file holding exactly these bytes needs no new read or parse. */
+  /** The file's bytes: a file holding exactly these bytes needs no new read or parse. */
   bytes: Buffer;
 }
 
-/** Working buffer for comparing files with their kept bytes; grows as needed (up to SCRATCH_LIMIT) and is reused. */
+/** Working buffer for comparing files with their kept bytes; grows as needed (up to the file size limit) and is reused. */
 let scratch = Buffer.allocUnsafe(64 * 1024);
-const SCRATCH_LIMIT = 4 * 1024 * 1024;
 
 /**
  * Whether the file at `full` holds exactly `bytes`. The file is read into the
@@ -164,12 +166,9 @@ const SCRATCH_LIMIT = 4 * 1024 * 1024;
  */
 function holdsBytes(full: string, bytes: Buffer): boolean {
   const length = bytes.length;
-  let buffer = scratch;
-  if (buffer.length <= length) {
-    buffer = Buffer.allocUnsafe(Math.max(length + 1, scratch.length * 2));
-    // An unusually large file gets a buffer of its own, so that it is not held for good.
-    if (buffer.length <= SCRATCH_LIMIT) scratch = buffer;
-  }
+  // Kept files are at most MAX_FILE_BYTES long, so the buffer never grows beyond one byte more.
+  if (scratch.length <= length) scratch = Buffer.allocUnsafe(Math.min(Math.max(length + 1, scratch.length * 2), MAX_FILE_BYTES + 1));
+  const buffer = scratch;
   let fd: number;
   try {
     fd = openSync(full, 'r');
@@ -214,19 +213,56 @@ function withoutSyntaxTree(parsed: ParsedFile, text: string): ParsedFile {
 }
 
 /**
+ * The bytes of the file at `full`, or its size when it is larger than
+ * MAX_FILE_BYTES: a large file is refused before it is read (parsing 100 MB of
+ * YAML takes gigabytes), and a file that grows while it is read is cut short
+ * at the limit.
+ */
+function readBounded(full: string): Buffer | number {
+  const fd = openSync(full, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_FILE_BYTES) return size;
+    let buffer = Buffer.allocUnsafe(size + 1);
+    let total = 0;
+    for (;;) {
+      if (total === buffer.length) {
+        if (total > MAX_FILE_BYTES) return total;
+        const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, MAX_FILE_BYTES + 1));
+        buffer.copy(grown, 0, 0, total);
+        buffer = grown;
+      }
+      const read = readSync(fd, buffer, total, buffer.length - total, null);
+      if (read === 0) break;
+      total += read;
+    }
+    return buffer.subarray(0, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What a file that is not UTF-8 text, or too large, parses to: its one problem. */
+function refusedFile(diagnostic: Diagnostic): ParsedFile {
+  return Object.freeze({ file: diagnostic.file, documents: Object.freeze([]) as unknown as ParsedDocument[], diagnostics: Object.freeze([Object.freeze(diagnostic)]) as Diagnostic[], unreadable: Object.freeze([]) as unknown as ParsedDocument[] });
+}
+
+/**
  * Reads and parses one file (repository-relative `file` at absolute `full`),
- * reusing the kept parse when the file holds the same text; the result is
+ * reusing the kept parse when the file holds the same bytes; the result is
  * shared and deeply frozen.
  */
 function parseFile(file: string, full: string): ParsedFile {
   let entry = parsedFiles.get(file);
   if (entry && holdsBytes(full, entry.bytes)) return entry.parsed;
-  const text = readFileSync(full, 'utf8');
-  if (entry?.text !== text) {
+  const bytes = readBounded(full);
+  if (typeof bytes === 'number') return refusedFile(tooLarge(file, bytes));
+  if (!entry?.bytes.equals(bytes)) {
     if (parsedFiles.size >= PARSED_FILES_LIMIT) parsedFiles.clear();
-    // Kept as the bytes of the decoded text: for a file that is not valid UTF-8 they differ
-    // from the file's, and such a file is simply read (and compared as text) every time.
-    entry = { text, parsed: withoutSyntaxTree(parseManifestFile(file, text), text), bytes: Buffer.from(text, 'utf8') };
+    const decoded = decodeManifest(file, bytes);
+    entry = 'text' in decoded
+      ? { text: decoded.text, parsed: withoutSyntaxTree(parseManifestFile(file, decoded.text), decoded.text), bytes }
+      : { text: '', parsed: refusedFile(decoded.problem), bytes };
     parsedFiles.set(file, entry);
   }
   return entry.parsed;

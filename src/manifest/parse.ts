@@ -1,9 +1,20 @@
 /**
  * parse (pure): YAML text → documents, each able to map a JSON pointer back to
- * a line and column. Syntax errors become diagnostics; nothing throws.
+ * a line and column. Every problem becomes a diagnostic; nothing throws, the
+ * yaml library logs nothing, and no message quotes the text (it may hold
+ * secrets). A file's first syntax error is reported, not the errors that
+ * follow from it; problems of the data are reported each at its pointer.
  */
-import { LineCounter, parseAllDocuments, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import { Composer, LineCounter, Parser, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../domain/diagnostic.js';
+import { buildDocument } from './build.js';
+import { MAX_DEPTH, MAX_DOCUMENTS, MAX_FILE_PROBLEMS } from './limits.js';
+import { tooDeep } from './nesting.js';
+import { pointerTokens } from './pointer.js';
+import { describeSyntaxError, firstError } from './syntax.js';
+import { badCharacterOffsets, describeBadCharacter, textProblem } from './text.js';
+
+export { pointerOf, pointerTokens } from './pointer.js';
 
 export interface Position { line: number; column: number }
 
@@ -17,34 +28,43 @@ export interface ParsedDocument {
   locate(pointer: string): Position | undefined;
 }
 
-/** A manifest file split into documents, with its syntax errors. */
+/** A manifest file split into documents, with its problems. */
 export interface ParsedFile {
   file: string;
+  /**
+   * The documents that hold a value. A document whose data has a problem (a
+   * diagnostic) is still here when its value is complete, so that the rest
+   * of it is checked too; the diagnostic keeps it from being applied.
+   */
   documents: ParsedDocument[];
   diagnostics: Diagnostic[];
   /**
-   * Documents with syntax errors, holding what the parser could recover; never
-   * rendered, only used so that references to them add no follow-up errors.
+   * Documents with syntax errors or an incomplete value, holding what could be
+   * recovered; never rendered, only used so that references to them add no
+   * follow-up errors.
    */
   unreadable?: ParsedDocument[];
 }
 
-/** Splits an RFC 6901 JSON pointer into unescaped tokens. */
-export function pointerTokens(pointer: string): string[] {
-  if (pointer === '' || pointer === '/') return [];
-  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
+/**
+ * Options of the yaml library: YAML 1.2's core schema whatever the file's
+ * %YAML directive says (1.1 would turn `2001-12-14` into a Date and `<<` into
+ * a merge), YAML 1.1's types not resolved by tag either, no logging (its
+ * warnings would go to process.emitWarning), and no uniqueness check of keys
+ * (quadratic in the size of a map; duplicate keys are found while building).
+ */
+const YAML_OPTIONS = { schema: 'core', resolveKnownTags: false, logLevel: 'error', uniqueKeys: false, prettyErrors: false } as const;
 
-/** Builds a JSON pointer from tokens, escaping `~` and `/`. */
-export function pointerOf(tokens: Array<string | number>): string {
-  return tokens.map((t) => `/${String(t).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+function keyString(key: unknown): string {
+  if (key === null || key === undefined) return '';
+  if (isScalar(key)) return key.value === null ? '' : String(key.value);
+  return String(key);
 }
 
 function childOf(node: unknown, token: string): { node: unknown; keyNode?: unknown } | undefined {
   if (isMap(node)) {
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      if (key === token) return { node: pair.value, keyNode: pair.key };
+      if (keyString(pair.key) === token) return { node: pair.value, keyNode: pair.key };
     }
     return undefined;
   }
@@ -82,32 +102,102 @@ function locator(doc: Document, lineCounter: LineCounter): (pointer: string) => 
   };
 }
 
-/** Parses every YAML document of one file; empty documents are skipped. */
+/** The composed documents of a text, with the index of each, and the problems of the stream itself. */
+interface Composed {
+  docs: Array<{ doc: Document.Parsed; index: number }>;
+  problems: Array<{ offset: number; message: string; document?: number }>;
+  syntax: Array<{ offset: number; code: string; message: string; document?: number }>;
+}
+
+/**
+ * Parses and composes the documents of `text` one at a time, so that the
+ * limits stop the work early: at most MAX_DOCUMENTS documents, and a document
+ * nested deeper than MAX_DEPTH is not composed at all.
+ */
+function compose(text: string, lineCounter: LineCounter): Composed {
+  const parser = new Parser(lineCounter.addNewLine);
+  const composer = new Composer(YAML_OPTIONS);
+  const out: Composed = { docs: [], problems: [], syntax: [] };
+  const indexes: number[] = [];
+  let count = 0;
+  const take = (docs: Iterable<Document.Parsed>) => {
+    for (const doc of docs) out.docs.push({ doc, index: indexes[out.docs.length] ?? count - 1 });
+  };
+  for (const token of parser.parse(text)) {
+    if (token.type === 'document') {
+      if (count === MAX_DOCUMENTS) {
+        out.problems.push({ offset: token.offset, message: `more than ${MAX_DOCUMENTS} YAML documents in one file; split it into several files` });
+        break;
+      }
+      const index = count++;
+      const deep = tooDeep(token, MAX_DEPTH);
+      if (deep !== undefined) {
+        out.problems.push({ offset: deep, message: `maps and lists are nested deeper than ${MAX_DEPTH} levels`, document: index });
+        continue;
+      }
+      indexes.push(index);
+    }
+    take(composer.next(token));
+  }
+  take(composer.end(false, text.length));
+  // Errors outside any document (before the first, or in an empty stream) belong to the file.
+  for (const e of composer.streamInfo().errors) out.syntax.push({ offset: e.pos[0], code: e.code, message: e.message });
+  return out;
+}
+
+/** Parses every YAML document of one file; empty documents are skipped. Never throws. */
 export function parseManifestFile(file: string, text: string): ParsedFile {
+  const unfit = textProblem(file, text);
+  if (unfit) return { file, documents: [], diagnostics: [unfit], unreadable: [] };
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const diagnostics: Diagnostic[] = [];
+  const { docs, problems, syntax } = compose(text, lineCounter);
+  const at = (offset: number, pointer: string, message: string, document?: number): Diagnostic => {
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, column: pos.col, pointer, message, ...(document === undefined ? {} : { document }) };
+  };
+  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
   const documents: ParsedDocument[] = [];
   const unreadable: ParsedDocument[] = [];
-  // For empty input parseAllDocuments returns an empty EmptyStream, which is still an array.
-  docs.forEach((doc, index) => {
-    const errors = [...doc.errors];
-    for (const err of errors) {
-      const pos = err.linePos?.[0];
-      diagnostics.push({
-        file, line: pos?.line, column: pos?.col, pointer: '', document: index,
-        message: `invalid YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
-      });
+  const data: Diagnostic[] = [];
+  /** Spans of scalars already reported for a character they hold. */
+  const reported: Array<[number, number]> = [];
+  let omitted = 0;
+  for (const { doc, index } of docs) {
+    for (const e of doc.errors) syntax.push({ offset: e.pos[0], code: e.code, message: e.message, document: index });
+    const built = buildDocument(doc, text, lineOf);
+    const locate = locator(doc, lineCounter);
+    if (doc.errors.length || !built.complete) {
+      if (built.value && typeof built.value === 'object') unreadable.push({ file, index, value: built.value, locate });
+      // The problems of a document that does not compose are what its syntax error causes.
+      if (doc.errors.length) continue;
+    } else if (built.value !== null && built.value !== undefined) {
+      documents.push({ file, index, value: built.value, locate });
     }
-    if (errors.length) {
-      let recovered: unknown;
-      try { recovered = doc.toJS({ maxAliasCount: 1000 }); } catch { recovered = undefined; }
-      if (recovered && typeof recovered === 'object') unreadable.push({ file, index, value: recovered, locate: locator(doc, lineCounter) });
-      return;
+    for (const p of built.problems) {
+      data.push(at(p.offset, p.pointer, p.message, index));
+      if (p.end !== undefined) reported.push([p.offset, p.end]);
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 1000 });
-    if (value === null || value === undefined) return;
-    documents.push({ file, index, value, locate: locator(doc, lineCounter) });
-  });
-  return { file, documents, diagnostics, unreadable };
+    omitted += built.omitted;
+  }
+  const diagnostics: Diagnostic[] = [];
+  const first = firstError(syntax);
+  if (first) diagnostics.push(at(first.offset, '', `invalid YAML: ${describeSyntaxError(first.code, first.message)}`, first.document));
+  for (const p of problems) diagnostics.push(at(p.offset, '', p.message, p.document));
+  diagnostics.push(...data);
+  // Characters outside every value reported so far: in comments, keys' surroundings, or documents that did not compose.
+  for (const offset of badCharacterOffsets(text, MAX_FILE_PROBLEMS)) {
+    if (reported.some(([from, to]) => offset >= from && offset < to)) continue;
+    diagnostics.push(at(offset, '', `the text holds ${describeBadCharacter(text.charCodeAt(offset))}; manifests may hold no control characters other than tab and line breaks`));
+  }
+  return { file, documents, diagnostics: capped(file, diagnostics, omitted), unreadable };
+}
+
+/** At most MAX_FILE_PROBLEMS diagnostics, and one that counts the rest. */
+function capped(file: string, diagnostics: Diagnostic[], omitted: number): Diagnostic[] {
+  const more = omitted + Math.max(0, diagnostics.length - MAX_FILE_PROBLEMS);
+  if (more === 0) return diagnostics;
+  const kept = diagnostics.slice(0, MAX_FILE_PROBLEMS);
+  const last = kept[kept.length - 1];
+  kept.push({ file, line: last?.line ?? 1, column: last?.column ?? 1, pointer: '', message: `${more} more problem${more === 1 ? '' : 's'} in this file not listed (the first ${MAX_FILE_PROBLEMS} are)` });
+  return kept;
 }
