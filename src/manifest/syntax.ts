@@ -20,14 +20,14 @@ const WORDING: Readonly<Record<string, Wording>> = {
     refinements: [
       ['Flow map', 'a flow map ({ … }) is not closed with "}", or a line inside it is not indented enough'],
       ['Flow sequence', 'a flow list ([ … ]) is not closed with "]", or a line inside it is not indented enough'],
-      ['sequence items', 'the items of a list must all start at the same column'],
+      ['must start at the same column', 'the items of a map or a list must all start at the same column'],
     ],
   },
   BAD_PROP_ORDER: { message: 'an anchor (&name) or tag (!tag) is misplaced: it must come before the value' },
   BAD_SCALAR_START: { message: 'a plain value cannot start with a reserved character (@, `, or -, ?, : without a space after them); quote the value' },
   BLOCK_AS_IMPLICIT_KEY: {
     message: 'a list or map cannot be used as a key; is a colon misplaced or a line badly indented?',
-    refinements: [['Nested mappings', 'a map cannot start on the same line as the key that holds it (write the nested map on the next lines, indented, or as { … }); quote values that hold ": "']],
+    refinements: [['Nested mappings', 'a map cannot start on the same line as its key: quote a value that holds ": ", and check the indentation of the lines after it']],
   },
   BLOCK_IN_FLOW: { message: 'an indented list or map cannot appear inside a flow collection ([ … ] or { … })' },
   DUPLICATE_KEY: { message: 'duplicate key: the keys of a map must be unique' },
