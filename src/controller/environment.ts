@@ -11,7 +11,7 @@ import type { Pm2Client } from '../adapters/pm2.js';
 import { formatDiagnostic } from '../domain/diagnostic.js';
 import { ValidationError } from '../domain/errors.js';
 import type { LiveTask } from '../domain/live.js';
-import type { DesiredState } from '../domain/manifest.js';
+import { DEFAULT_POLICY, type DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
@@ -150,7 +150,18 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
     result = applied.result;
     results.push(...result.results);
     const failures = [...result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${r.message ?? r.result}`), ...applied.unready];
-    if (result.converged) {
+    if (result.plan.refusal) {
+      // Held whole: nothing of the tip ran. The last good revision keeps running and self-healing.
+      outcome = 'held';
+      problems.push(result.plan.refusal.reason);
+      if (target === tip && memory.lastGood && memory.lastGood !== tip) {
+        const good = render(await ctx.source.release(memory.lastGood), ctx, env).state;
+        if (good) {
+          result = (await apply(ctx, env, memory.lastGood, good, { sequence: sequenceAtStart, resumed: false })).result;
+          results.push(...result.results);
+        }
+      }
+    } else if (result.converged) {
       if (target === tip) ctx.store.update(env, (m) => { m.lastGood = tip; });
     } else if (target === tip && targetState.policy.rollback && memory.lastGood && memory.lastGood !== tip) {
       const reason = failures.join('; ') || 'a failed job blocks the environment';
@@ -200,7 +211,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     signature: { verified: r.facts.signature.verified && r.facts.signature.code === 'G', ...(r.facts.signature.signer ? { signer: r.facts.signature.signer } : {}), ...(r.facts.signature.key ? { key: r.facts.signature.key } : {}), detail: r.facts.signature.detail },
     approvers: r.decision.approvers,
   };
-  const policy = r.state?.policy ?? { prune: false, selfHeal: false, rollback: false, approvals: { required: 0 } };
+  const policy = r.state?.policy ?? DEFAULT_POLICY;
   const precedence = { policy, approvals: { required: r.decision.required, granted: r.decision.granted, ok: r.decision.ok, reasons: r.decision.reasons } };
   const key = `${r.tip}:${r.outcome}`;
   const resumed = r.interrupted;

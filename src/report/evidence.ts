@@ -27,7 +27,8 @@ export interface Precedence {
   approvals: { required: number; granted: number; ok: boolean; reasons: string[] };
 }
 
-export type Outcome = 'converged' | 'failed' | 'rolled-back' | 'not-approved' | 'invalid';
+/** `held`: the plan would delete more than the prune limit allows; nothing of it ran. */
+export type Outcome = 'converged' | 'failed' | 'rolled-back' | 'not-approved' | 'invalid' | 'held';
 
 export interface EvidenceInput {
   environment: string;
