@@ -137,7 +137,7 @@ describe('tags and keys', () => {
 });
 
 describe('syntax errors', () => {
-  it('[yaml-first-error] [secret-yaml-syntax] one misplaced dash: one diagnostic, not 78 that quote every token', () => {
+  it('[secret-yaml-syntax] one misplaced dash: one diagnostic, not 78 that quote every token', () => {
     const parsed = parse(API.replace('apiVersion:', '- apiVersion:'));
     expect(report(parsed)).toEqual(['3:1 / invalid YAML: unexpected content after a complete value; check the indentation of this line']);
   });
