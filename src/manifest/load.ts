@@ -7,7 +7,7 @@ import { join, posix, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
-import { render } from '../render/render.js';
+import { renderDesiredState } from './desired.js';
 import { MAX_FILE_BYTES } from './limits.js';
 import { parseManifestFile, type ParsedDocument, type ParsedFile } from './parse.js';
 import { decodeManifest, tooLarge } from './text.js';
@@ -311,20 +311,11 @@ export function readManifestFiles(source: ManifestSource): ParsedFile[] {
 export function loadDesiredState(source: ManifestSource, environment: string): DesiredState {
   const root = resolve(source.repoRoot);
   // The render never changes its input and shares nothing of it with its result: no copy is needed.
-  const files = readSharedFiles(source);
-  const result = render({
-    files,
+  return renderDesiredState({
+    files: readSharedFiles(source),
     environment,
     manifestRoot: toPosix(relative(root, resolve(root, source.path ?? '.'))),
     repoRoot: toPosix(root),
     fileExists: (path) => existsSync(sep === '/' && PLAIN_PATH.test(path) ? child(root, path) : join(root, ...path.split(posix.sep))),
   });
-  if (!result.state) {
-    const count = result.diagnostics.length;
-    // No state must come with a reason; anything else is a defect, reported as one (exit 70).
-    if (count === 0) throw new Error(`rendering environment ${environment} produced neither a state nor a problem`);
-    const diagnostics = result.diagnostics.map((d) => ({ ...d }));
-    throw new ValidationError(`environment ${environment} is invalid: ${count} problem${count === 1 ? '' : 's'}`, diagnostics);
-  }
-  return result.state;
 }
