@@ -2,13 +2,13 @@
  * load (I/O): reads the manifest files of a repository working tree and
  * renders one environment from them.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
 import { renderDesiredState } from './desired.js';
-import { MAX_FILE_BYTES } from './limits.js';
+import { holdsBytes, readBounded } from './file-bytes.js';
 import { parseManifestFile, type ParsedDocument, type ParsedFile } from './parse.js';
 import { decodeManifest, tooLarge } from './text.js';
 import { copyValue, deepFreeze } from './values.js';
@@ -153,45 +153,6 @@ interface KeptFile {
   bytes: Buffer;
 }
 
-/** Working buffer for comparing files with their kept bytes; grows as needed (up to the file size limit) and is reused. */
-let scratch = Buffer.allocUnsafe(64 * 1024);
-
-/**
- * Whether the file at `full` holds exactly `bytes`. The file is read into the
- * reused working buffer and compared byte for byte, so an unchanged file costs
- * no string, no Stats object and no parse, while any change of content (even
- * one that keeps the size and the modification time) is seen. Any error (the
- * file is gone, unreadable, a directory) answers false: the caller's plain read
- * then reports it as before.
- */
-function holdsBytes(full: string, bytes: Buffer): boolean {
-  const length = bytes.length;
-  // Kept files are at most MAX_FILE_BYTES long, so the buffer never grows beyond one byte more.
-  if (scratch.length <= length) scratch = Buffer.allocUnsafe(Math.min(Math.max(length + 1, scratch.length * 2), MAX_FILE_BYTES + 1));
-  const buffer = scratch;
-  let fd: number;
-  try {
-    fd = openSync(full, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    // Ask for one byte more than expected: a longer file fills it and differs.
-    let total = 0;
-    for (;;) {
-      const read = readSync(fd, buffer, total, length + 1 - total, null);
-      if (read === 0) break;
-      total += read;
-      if (total > length) return false;
-    }
-    return total === length && buffer.compare(bytes, 0, length, 0, length) === 0;
-  } catch {
-    return false;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function frozenDocument(doc: ParsedDocument): ParsedDocument {
   deepFreeze(doc.value);
   return Object.freeze(doc);
@@ -210,36 +171,6 @@ function withoutSyntaxTree(parsed: ParsedFile, text: string): ParsedFile {
     documents: Object.freeze(parsed.documents.map(({ index, value }) => frozenDocument({ file, index, value, locate: (pointer: string) => locate(index, pointer) }))) as ParsedDocument[],
     ...(parsed.unreadable ? { unreadable: Object.freeze(parsed.unreadable.map((d) => frozenDocument({ ...d }))) as ParsedDocument[] } : {}),
   });
-}
-
-/**
- * The bytes of the file at `full`, or its size when it is larger than
- * MAX_FILE_BYTES: a large file is refused before it is read (parsing 100 MB of
- * YAML takes gigabytes), and a file that grows while it is read is cut short
- * at the limit.
- */
-function readBounded(full: string): Buffer | number {
-  const fd = openSync(full, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > MAX_FILE_BYTES) return size;
-    let buffer = Buffer.allocUnsafe(size + 1);
-    let total = 0;
-    for (;;) {
-      if (total === buffer.length) {
-        if (total > MAX_FILE_BYTES) return total;
-        const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, MAX_FILE_BYTES + 1));
-        buffer.copy(grown, 0, 0, total);
-        buffer = grown;
-      }
-      const read = readSync(fd, buffer, total, buffer.length - total, null);
-      if (read === 0) break;
-      total += read;
-    }
-    return buffer.subarray(0, total);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** What a file that is not UTF-8 text, or too large, parses to: its one problem. */

@@ -107,6 +107,8 @@ interface Composed {
   docs: Array<{ doc: Document.Parsed; index: number }>;
   problems: Array<{ offset: number; message: string; document?: number }>;
   syntax: Array<{ offset: number; code: string; message: string; document?: number }>;
+  /** Where the work stopped: the end of the text, or the start of the document past the limit. */
+  end: number;
 }
 
 /**
@@ -117,7 +119,7 @@ interface Composed {
 function compose(text: string, lineCounter: LineCounter): Composed {
   const parser = new Parser(lineCounter.addNewLine);
   const composer = new Composer(YAML_OPTIONS);
-  const out: Composed = { docs: [], problems: [], syntax: [] };
+  const out: Composed = { docs: [], problems: [], syntax: [], end: text.length };
   const indexes: number[] = [];
   let count = 0;
   const take = (docs: Iterable<Document.Parsed>) => {
@@ -127,6 +129,7 @@ function compose(text: string, lineCounter: LineCounter): Composed {
     if (token.type === 'document') {
       if (count === MAX_DOCUMENTS) {
         out.problems.push({ offset: token.offset, message: `more than ${MAX_DOCUMENTS} YAML documents in one file; split it into several files` });
+        out.end = token.offset;
         break;
       }
       const index = count++;
@@ -150,7 +153,7 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
   const unfit = textProblem(file, text);
   if (unfit) return { file, documents: [], diagnostics: [unfit], unreadable: [] };
   const lineCounter = new LineCounter();
-  const { docs, problems, syntax } = compose(text, lineCounter);
+  const { docs, problems, syntax, end } = compose(text, lineCounter);
   const at = (offset: number, pointer: string, message: string, document?: number): Diagnostic => {
     const pos = lineCounter.linePos(offset);
     return { file, line: pos.line, column: pos.col, pointer, message, ...(document === undefined ? {} : { document }) };
@@ -185,7 +188,7 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
   for (const p of problems) diagnostics.push(at(p.offset, '', p.message, p.document));
   diagnostics.push(...data);
   // Characters outside every value reported so far: in comments, keys' surroundings, or documents that did not compose.
-  for (const offset of badCharacterOffsets(text, MAX_FILE_PROBLEMS)) {
+  for (const offset of badCharacterOffsets(end === text.length ? text : text.slice(0, end), MAX_FILE_PROBLEMS)) {
     if (reported.some(([from, to]) => offset >= from && offset < to)) continue;
     diagnostics.push(at(offset, '', `the text holds ${describeBadCharacter(text.charCodeAt(offset))}; manifests may hold no control characters other than tab and line breaks`));
   }
