@@ -3,10 +3,16 @@ import { reconcileOnce } from '../reconcile.js';
 import { COLOR, formatLive, formatPlan, formatResults, PLAIN } from './format.js';
 import type { CliIo, SourceOptions } from './io.js';
 import { openSession } from './session.js';
+import { refuseUnderController } from './apply-guard.js';
 
-/** `pm2-gitops apply`: reconcile once; exit 4 when an action failed or a failed job blocks. */
-export async function applyCommand(opts: SourceOptions & { concurrency?: string }, io: CliIo): Promise<number> {
+/**
+ * `pm2-gitops apply`: reconcile once; exit 4 when an action failed or a failed
+ * job blocks, exit 2 while a controller runs the environment on this daemon
+ * (unless --force).
+ */
+export async function applyCommand(opts: SourceOptions & { concurrency?: string; force?: boolean }, io: CliIo): Promise<number> {
   const s = await openSession(opts);
+  await refuseUnderController(s, opts.force);
   const style = io.isTty ? COLOR : PLAIN;
   let result;
   try {

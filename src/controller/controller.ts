@@ -17,6 +17,8 @@ export interface ControllerOptions {
   environments: string[];
   intervalMs: number;
   resyncMs: number;
+  /** Before each pass: the environments of the pass this controller may reconcile (others are held by another controller). */
+  claim?: (environments: string[]) => Promise<string[]>;
   /** Called after every pass (for tests, metrics and notifications). */
   onPass?: (pass: { revision: string; reasons: string[]; outcomes: EnvironmentOutcome[] }) => void;
 }
@@ -90,7 +92,8 @@ export class Controller {
     const onlyInterval = reasons.every((r) => r === 'interval');
     if (!changed && onlyInterval && now - this.lastSync < this.opts.resyncMs) return;
     const facts = await this.ctx.source.facts(revision, this.ctx.allowedSignersFile);
-    const envs = this.opts.environments.length ? this.opts.environments : await this.environmentsAt(revision);
+    const all = this.opts.environments.length ? this.opts.environments : await this.environmentsAt(revision);
+    const envs = this.opts.claim ? await this.opts.claim(all) : all;
     const outcomes: EnvironmentOutcome[] = [];
     this.applying = true;
     try {

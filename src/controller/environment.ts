@@ -42,6 +42,8 @@ export interface ControllerContext {
   approvalFloor: Record<string, number>;
   keys?: { privateKey: KeyObject; publicKey: KeyObject };
   concurrency?: number;
+  /** Keeps each applied revision reachable on the remote (refs/pm2-gitops/applied/<sha>). */
+  appliedRefs?: { record(revision: string): Promise<void> };
   now(): Date;
 }
 
@@ -102,6 +104,7 @@ async function apply(ctx: ControllerContext, env: string, revision: string, stat
     concurrency: ctx.concurrency,
     onPlan: (plan) => ctx.store.update(env, (m) => { m.pending = { revision, sequence: journal.sequence, plannedActions: plan.actions.length, at: ctx.now().toISOString() }; }),
   });
+  await ctx.appliedRefs?.record(revision);
   if (!journal.resumed || !result.converged) return { result, unready: [] };
   const unready = await awaitUncheckedServices(ctx.pm2, state, result.results);
   return { result: { ...result, converged: unready.length === 0, live: await readLive(ctx.pm2, state) }, unready };

@@ -58,3 +58,14 @@ export class UnreachableError extends GitopsError {
     super(message, EXIT.unreachable, options);
   }
 }
+
+/**
+ * Thrown when another controller holds what this command needs (an
+ * environment on this PM2 daemon, a state dir) or when the evidence chain's
+ * signing key does not match: refused before anything runs changes (exit 2).
+ */
+export class ConflictError extends GitopsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.invalid, options);
+  }
+}
