@@ -211,6 +211,12 @@ describe('limits', () => {
     ]);
   });
 
+  it('[many-annotations] a file of 1.1 million annotations (a minute of parsing before) is refused by its size', { timeout: 20_000 }, () => {
+    const lines = Array.from({ length: 1_100_000 }, (_, i) => `    note-${i}: value ${i}\n`).join('');
+    const parsed = parse(`metadata:\n  annotations:\n${lines}`);
+    expect(report(parsed)).toEqual([expect.stringMatching(/^1:1 \/ file is too large: \d+ bytes, the limit is 1048576 bytes/)]);
+  });
+
   it('nesting deeper than 100 levels is a diagnostic, written in flow or block style', () => {
     expect(parse(`a: ${'['.repeat(99)}${']'.repeat(99)}\n`).diagnostics).toEqual([]);
     expect(report(parse(`a: ${'['.repeat(100)}${']'.repeat(100)}\n`))).toEqual(['1:103 / maps and lists are nested deeper than 100 levels']);
