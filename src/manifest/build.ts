@@ -66,8 +66,14 @@ function problem(ctx: Context, offset: number, message: string, end?: number): v
   ctx.problems.push({ offset, ...(end === undefined ? {} : { end }), pointer: pointerOf(ctx.path), message });
 }
 
+/** A part of the value that cannot be built as written: null, and the document is incomplete. */
 function broken(ctx: Context, offset: number, message: string): null {
   problem(ctx, offset, message);
+  return silentlyBroken(ctx);
+}
+
+/** Like `broken`, for an alias past a limit that was already reported. */
+function silentlyBroken(ctx: Context): null {
   ctx.complete = false;
   ctx.size = 1;
   ctx.height = 0;
@@ -84,7 +90,7 @@ function scalar(node: Scalar, ctx: Context, subject: 'the value' | 'a key'): unk
   const offset = start(node);
   const end = node.range?.[1] ?? offset;
   const tag = tagProblem(node.tag, 'scalar', value);
-  if (tag) problem(ctx, offset, subject === 'a key' ? `${tag} (on a key)` : tag);
+  if (tag) problem(ctx, offset, subject === 'a key' ? `on a key: ${tag}` : tag);
   ctx.size = 1;
   ctx.height = 0;
   if (typeof value === 'string') {
@@ -115,22 +121,13 @@ function alias(node: Alias, ctx: Context, depth: number): unknown {
   const anchor = ctx.anchors.get(node.source);
   if (!anchor) return broken(ctx, offset, 'the alias (*name) refers to no anchor (&name) defined before it');
   if (anchor.open) return broken(ctx, offset, 'the alias (*name) refers to a value that holds it: a value cannot contain itself');
-  if (ctx.expansion <= MAX_ALIAS_EXPANSION) {
-    ctx.expansion += anchor.size;
-    if (ctx.expansion > MAX_ALIAS_EXPANSION) return broken(ctx, offset, `aliases (*name) expand this document by more than ${MAX_ALIAS_EXPANSION} values`);
-  } else return silentlyBroken(ctx);
+  if (ctx.expansion > MAX_ALIAS_EXPANSION) return silentlyBroken(ctx);
+  ctx.expansion += anchor.size;
+  if (ctx.expansion > MAX_ALIAS_EXPANSION) return broken(ctx, offset, `aliases (*name) expand this document by more than ${MAX_ALIAS_EXPANSION} values`);
   if (depth + anchor.height > MAX_DEPTH) return broken(ctx, offset, `the alias (*name) makes the data nested deeper than ${MAX_DEPTH} levels`);
   ctx.size = anchor.size;
   ctx.height = anchor.height;
   return anchor.value;
-}
-
-/** An alias past a limit that was already reported: null, without another report. */
-function silentlyBroken(ctx: Context): null {
-  ctx.complete = false;
-  ctx.size = 1;
-  ctx.height = 0;
-  return null;
 }
 
 /** The string a key stands for in the map, as the yaml library makes it; undefined for a key that is a map or list. */

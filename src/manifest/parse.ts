@@ -148,51 +148,71 @@ function compose(text: string, lineCounter: LineCounter): Composed {
   return out;
 }
 
+type At = (offset: number, pointer: string, message: string, document?: number) => Diagnostic;
+
+/** The documents of a file sorted into those to render and those that are unreadable, with the problems of their data. */
+interface Sorted {
+  documents: ParsedDocument[];
+  unreadable: ParsedDocument[];
+  problems: Diagnostic[];
+  /** Spans of scalars already reported for a character they hold. */
+  reported: Array<[number, number]>;
+  omitted: number;
+}
+
+/**
+ * Builds the value of every composed document. A document with a syntax error
+ * is unreadable, and its other problems (what the error causes) are not
+ * listed; one whose value is incomplete is unreadable too; any other is
+ * rendered, its problems (if any) keeping it from being applied.
+ */
+function sortDocuments(file: string, text: string, composed: Composed['docs'], lineCounter: LineCounter, at: At): Sorted {
+  const out: Sorted = { documents: [], unreadable: [], problems: [], reported: [], omitted: 0 };
+  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
+  for (const { doc, index } of composed) {
+    const built = buildDocument(doc, text, lineOf);
+    const parsed: ParsedDocument = { file, index, value: built.value, locate: locator(doc, lineCounter) };
+    const broken = doc.errors.length > 0;
+    if (broken || !built.complete) {
+      if (built.value && typeof built.value === 'object') out.unreadable.push(parsed);
+      if (broken) continue;
+    } else if (built.value !== null && built.value !== undefined) {
+      out.documents.push(parsed);
+    }
+    for (const p of built.problems) {
+      out.problems.push(at(p.offset, p.pointer, p.message, index));
+      if (p.end !== undefined) out.reported.push([p.offset, p.end]);
+    }
+    out.omitted += built.omitted;
+  }
+  return out;
+}
+
 /** Parses every YAML document of one file; empty documents are skipped. Never throws. */
 export function parseManifestFile(file: string, text: string): ParsedFile {
   const unfit = textProblem(file, text);
   if (unfit) return { file, documents: [], diagnostics: [unfit], unreadable: [] };
   const lineCounter = new LineCounter();
-  const { docs, problems, syntax, end } = compose(text, lineCounter);
-  const at = (offset: number, pointer: string, message: string, document?: number): Diagnostic => {
+  const composed = compose(text, lineCounter);
+  const at: At = (offset, pointer, message, document) => {
     const pos = lineCounter.linePos(offset);
     return { file, line: pos.line, column: pos.col, pointer, message, ...(document === undefined ? {} : { document }) };
   };
-  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
-  const documents: ParsedDocument[] = [];
-  const unreadable: ParsedDocument[] = [];
-  const data: Diagnostic[] = [];
-  /** Spans of scalars already reported for a character they hold. */
-  const reported: Array<[number, number]> = [];
-  let omitted = 0;
-  for (const { doc, index } of docs) {
-    for (const e of doc.errors) syntax.push({ offset: e.pos[0], code: e.code, message: e.message, document: index });
-    const built = buildDocument(doc, text, lineOf);
-    const locate = locator(doc, lineCounter);
-    if (doc.errors.length || !built.complete) {
-      if (built.value && typeof built.value === 'object') unreadable.push({ file, index, value: built.value, locate });
-      // The problems of a document that does not compose are what its syntax error causes.
-      if (doc.errors.length) continue;
-    } else if (built.value !== null && built.value !== undefined) {
-      documents.push({ file, index, value: built.value, locate });
-    }
-    for (const p of built.problems) {
-      data.push(at(p.offset, p.pointer, p.message, index));
-      if (p.end !== undefined) reported.push([p.offset, p.end]);
-    }
-    omitted += built.omitted;
-  }
+  const sorted = sortDocuments(file, text, composed.docs, lineCounter, at);
+  const syntax = [...composed.syntax, ...composed.docs.flatMap(({ doc, index }) => doc.errors.map((e) => ({ offset: e.pos[0], code: e.code, message: e.message, document: index })))];
   const diagnostics: Diagnostic[] = [];
+  // Only the first syntax error: the ones after it mostly follow from it.
   const first = firstError(syntax);
   if (first) diagnostics.push(at(first.offset, '', `invalid YAML: ${describeSyntaxError(first.code, first.message)}`, first.document));
-  for (const p of problems) diagnostics.push(at(p.offset, '', p.message, p.document));
-  diagnostics.push(...data);
-  // Characters outside every value reported so far: in comments, keys' surroundings, or documents that did not compose.
-  for (const offset of badCharacterOffsets(end === text.length ? text : text.slice(0, end), MAX_FILE_PROBLEMS)) {
-    if (reported.some(([from, to]) => offset >= from && offset < to)) continue;
+  for (const p of composed.problems) diagnostics.push(at(p.offset, '', p.message, p.document));
+  diagnostics.push(...sorted.problems);
+  // Characters outside every value reported so far: in comments, around keys, or in documents that did not compose.
+  const parsedText = composed.end === text.length ? text : text.slice(0, composed.end);
+  for (const offset of badCharacterOffsets(parsedText, MAX_FILE_PROBLEMS)) {
+    if (sorted.reported.some(([from, to]) => offset >= from && offset < to)) continue;
     diagnostics.push(at(offset, '', `the text holds ${describeBadCharacter(text.charCodeAt(offset))}; manifests may hold no control characters other than tab and line breaks`));
   }
-  return { file, documents, diagnostics: capped(file, diagnostics, omitted), unreadable };
+  return { file, documents: sorted.documents, diagnostics: capped(file, diagnostics, sorted.omitted), unreadable: sorted.unreadable };
 }
 
 /** At most MAX_FILE_PROBLEMS diagnostics, and one that counts the rest. */
