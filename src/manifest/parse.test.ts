@@ -76,6 +76,15 @@ describe('parseManifestFile', () => {
     }
   });
 
+  it('reads Windows line ends and a byte order mark as any other text', () => {
+    for (const text of [MULTI.replace(/\n/g, '\r\n'), `\uFEFF${MULTI}`]) {
+      const parsed = parseManifestFile('base/x.yaml', text);
+      expect(parsed.diagnostics).toEqual([]);
+      expect(parsed.documents.map((d) => d.value)).toEqual(parseManifestFile('base/x.yaml', MULTI).documents.map((d) => d.value));
+      expect(parsed.documents[0]!.locate('/spec/process/env/A')).toEqual({ line: 9, column: 15 });
+    }
+  });
+
   it('resolves aliases into plain values', () => {
     const parsed = parseManifestFile('a.yaml', 'base: &env { A: "1" }\ncopy: *env\n');
     expect(parsed.documents[0]!.value).toEqual({ base: { A: '1' }, copy: { A: '1' } });
