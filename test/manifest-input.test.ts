@@ -122,3 +122,15 @@ describe('broken manifest files through the CLI', () => {
     ]);
   });
 });
+
+describe('import of a YAML ecosystem file', () => {
+  it('[yaml-alias] refuses an unresolved alias with exit 2 and the file and line, never a stack or the text', async () => {
+    const file = join(temp, 'ecosystem.yaml');
+    writeFileSync(file, `apps:\n  - name: api\n    script: server.js\n    env: { TOKEN: ${SECRET} }\n    args: *nowhere\n`);
+    const r = await cli(['import', file, '--out', join(temp, 'imported')], { env });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/ecosystem\.yaml:5:\d+/);
+    expect(r.stderr).not.toContain(SECRET);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+});
