@@ -5,13 +5,13 @@
  * it must and removes the rest, leaving a task alone while it is built.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectBuilds } from '../src/delivery/gc.js';
-import { buildDir, failureFile, taskLockFile } from '../src/delivery/layout.js';
+import { buildDir, failureFile, linkPath, taskLockFile } from '../src/delivery/layout.js';
 import { deliveredProcess, linkedDigest, switchLink } from '../src/delivery/links.js';
 import { writeRecord } from '../src/delivery/records.js';
 import type { Build, CodeTask, PrepareResult } from '../src/delivery/types.js';
@@ -88,6 +88,21 @@ describe('stable links', () => {
     switchLink({ stateDir, env: 'dev', task: 'srv', codeDigest: v1.codeDigest });
     expect(switchLink({ stateDir, env: 'dev', task: 'srv', codeDigest: v2.codeDigest })).toMatchObject({ previous: v1.codeDigest });
     expect(linkedDigest({ stateDir, env: 'dev', task: 'srv' })).toBe(v2.codeDigest);
+  });
+});
+
+describe('rollback', () => {
+  it('[delivery-reuse] a revert commit has the earlier digest: its kept build is linked again and nothing runs', async () => {
+    switchLink({ stateDir, env: 'rb', task: 'srv', codeDigest: v2.codeDigest });
+    repo.commit('Revert "srv v2"', { 'apps/srv/version.txt': 'v1\n' });
+    const code = await codeAt(repo, srv());
+    expect(code.codeDigest).toBe(v1.codeDigest);
+    const events: unknown[] = [];
+    const result = await prepare(repo, stateDir, code, { hostEnv: host.env, onProgress: (e) => events.push(e) });
+    expect(result).toMatchObject({ kind: 'ready', reused: true });
+    expect(events).toEqual([]);
+    expect(switchLink({ stateDir, env: 'rb', task: 'srv', codeDigest: code.codeDigest })).toMatchObject({ previous: v2.codeDigest });
+    expect(readFileSync(join(linkPath(stateDir, 'rb', 'srv'), 'apps/srv/version.txt'), 'utf8')).toBe('v1\n');
   });
 });
 

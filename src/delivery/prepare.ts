@@ -198,7 +198,11 @@ async function make(input: PrepareBuildInput, now: () => Date): Promise<PrepareR
   try {
     ok = await runAttempt(attempt);
   } finally {
-    if (!ok) await rm(dir, { recursive: true, force: true });
+    if (!ok) {
+      await rm(dir, { recursive: true, force: true });
+      // The task's folder too, when this attempt made it: a failure leaves builds/ exactly as it was.
+      if (listDir(taskBuildsDir(stateDir, code.task)).length === 0) rmSync(taskBuildsDir(stateDir, code.task), { recursive: true, force: true });
+    }
   }
   if (ok) {
     writeRecord(recFile, attempt.record);
@@ -240,7 +244,6 @@ export async function prepareBuild(input: PrepareBuildInput): Promise<PrepareRes
   if (code.source.kind === 'none' && code.source.reason === 'external') {
     throw new ValidationError(`task ${code.task} runs code outside the repository (an allowed root): that code is the operator's, pm2-gitops neither copies nor builds it`);
   }
-  mkdirSync(taskBuildsDir(stateDir, code.task), { recursive: true });
   const timeoutMs = 2 * code.build.timeoutSeconds * 1000 + 60_000;
   return withLock(taskLockFile(stateDir, code.task), { timeoutMs, what: `build of task ${code.task}` }, () => make(input, now));
 }
