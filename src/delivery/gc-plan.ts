@@ -17,6 +17,7 @@ export interface StoredBuild {
 /** A failure record of the store. */
 export interface StoredFailure { codeDigest: string; at: string }
 
+/** The decision for one task: digests of builds to keep and to remove, and of failure records to remove. */
 export interface CollectionPlan {
   keep: string[];
   remove: string[];

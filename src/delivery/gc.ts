@@ -17,6 +17,7 @@ export const DEFAULT_KEEP_BUILDS = 5;
 
 const DIGEST_NAME = /^[0-9a-f]{64}$/;
 
+/** What collectBuilds takes. */
 export interface CollectBuildsInput {
   stateDir: string;
   /** Builds kept per task, newest by last use first; at least 1. Default 5. */
@@ -25,6 +26,7 @@ export interface CollectBuildsInput {
   protect?: ReadonlyArray<{ task: string; codeDigest: string }>;
 }
 
+/** What collectBuilds did, per task and digest. */
 export interface CollectBuildsResult {
   removed: Array<{ task: string; codeDigest: string }>;
   removedFailures: Array<{ task: string; codeDigest: string }>;

@@ -9,6 +9,7 @@ import type { BlobEntry } from './types.js';
 /** Variables that would point git at another repository or index than the one asked for. */
 const GIT_LOCATION_VARIABLES = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_PREFIX', 'GIT_COMMON_DIR'];
 
+/** Options of one git run. */
 export interface GitRun {
   /** Directory to run in. */
   cwd?: string;
@@ -20,6 +21,7 @@ export interface GitRun {
   okCodes?: readonly number[];
 }
 
+/** How git ended: its exit code, stdout as bytes, the start of stderr. */
 export interface GitResult { code: number; stdout: Buffer; stderr: string }
 
 /** Runs git; rejects with its stderr when it exits with a code not in `okCodes`. */

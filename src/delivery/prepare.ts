@@ -19,6 +19,7 @@ import { runStep } from './step.js';
 import { stepEnv } from './step-env.js';
 import type { Build, BuildEvent, BuildRecord, PrepareResult, StepKind, StepRecord, TaskCode } from './types.js';
 
+/** What prepareBuild takes: the task's code, where its blobs are, its env, and how to report progress. */
 export interface PrepareBuildInput {
   stateDir: string;
   /** The task's code, from readCommitCode or readWorkingTreeCode. */
@@ -76,16 +77,14 @@ async function step(a: Attempt, kind: StepKind, command: string | undefined, bod
   return record.status !== 'failed';
 }
 
-/** Runs a shell step with the time left of the build. */
-async function shell(a: Attempt, kind: 'install' | 'run', command: string): Promise<boolean> {
-  return step(a, kind, command, async () => {
-    const left = a.deadline - performance.now();
-    if (left <= 0) return { status: 'failed', timedOut: true, exitCode: null, signal: null };
-    const cwd = join(a.dir, a.record.cwd);
-    const out = await runStep({ command, cwd, env: a.env, timeoutMs: left, secrets: a.secrets, ...(a.input.signal ? { signal: a.input.signal } : {}) });
-    const ok = out.exitCode === 0 && !out.timedOut && !out.aborted;
-    return { status: ok ? 'ok' : 'failed', exitCode: out.exitCode, signal: out.signal, timedOut: out.timedOut, durationMs: out.durationMs, output: out.output, ...(out.aborted ? { message: 'aborted' } : {}) };
-  });
+/** Runs a shell command of the build with the time left of it. */
+async function runShell(a: Attempt, command: string): Promise<StepResult> {
+  const left = a.deadline - performance.now();
+  if (left <= 0) return { status: 'failed', timedOut: true, exitCode: null, signal: null };
+  const cwd = join(a.dir, a.record.cwd);
+  const out = await runStep({ command, cwd, env: a.env, timeoutMs: left, secrets: a.secrets, ...(a.input.signal ? { signal: a.input.signal } : {}) });
+  const ok = out.exitCode === 0 && !out.timedOut && !out.aborted;
+  return { status: ok ? 'ok' : 'failed', exitCode: out.exitCode, signal: out.signal, timedOut: out.timedOut, durationMs: out.durationMs, output: out.output, ...(out.aborted ? { message: 'aborted' } : {}) };
 }
 
 /** A complete build of the same task with the same install key, the most recently used first. */
@@ -100,34 +99,39 @@ function installDonor(a: Attempt): BuildRecord | undefined {
   return donors.sort((x, y) => (x.lastUsedAt < y.lastUsedAt ? 1 : x.lastUsedAt > y.lastUsedAt ? -1 : 0))[0];
 }
 
-/** The install step: the folders of a donor with the same install key copied in, or the install command run; then its links checked. */
-async function install(a: Attempt, command: string): Promise<boolean> {
+/**
+ * The install step: the installed folders of a build with the same install
+ * key copied in, or the install command run; either way, then, its package
+ * links checked.
+ */
+function install(a: Attempt, command: string): Promise<boolean> {
   const donor = installDonor(a);
-  if (donor) {
-    const ok = await step(a, 'install', command, async () => {
+  return step(a, 'install', command, async () => {
+    let result: StepResult;
+    if (donor) {
       await copyInstalled(buildDir(a.input.stateDir, donor.task, donor.codeDigest), a.dir, donor.installed!);
-      return { status: 'reused', reusedFrom: donor.codeDigest };
-    });
-    a.record.installed = donor.installed!;
-    return ok && checkLinks(a);
-  }
-  const before = new Set(await findNodeModules(a.dir));
-  if (!(await shell(a, 'install', command))) return false;
-  a.record.installed = (await findNodeModules(a.dir)).filter((p) => !before.has(p));
-  return checkLinks(a);
+      a.record.installed = donor.installed!;
+      result = { status: 'reused', reusedFrom: donor.codeDigest };
+    } else {
+      const before = new Set(await findNodeModules(a.dir));
+      result = await runShell(a, command);
+      if (result.status === 'failed') return result;
+      a.record.installed = (await findNodeModules(a.dir)).filter((p) => !before.has(p));
+    }
+    const problem = await linkProblem(a);
+    return problem === undefined ? result : { ...result, status: 'failed', message: problem };
+  });
 }
 
-/** Fails the install step when a package link of it points at nothing or out of the build (a `file:` dependency not in spec.source). */
-async function checkLinks(a: Attempt): Promise<boolean> {
+/** What is wrong with the package links of the install, if a link points at nothing or out of the build (a `file:` dependency not in spec.source). */
+async function linkProblem(a: Attempt): Promise<string | undefined> {
   const broken = await brokenLinks(a.dir, a.record.installed ?? []);
-  if (broken.length === 0) return true;
-  const last = a.record.steps[a.record.steps.length - 1]!;
-  const first = broken[0]!;
-  last.status = 'failed';
-  last.message = first.kind === 'missing'
-    ? `${first.link} links to ${first.target}, which is not part of the build; add ${first.target} to spec.source${broken.length > 1 ? ` (and ${broken.length - 1} more links)` : ''}`
-    : `${first.link} links outside the build, to ${first.target}; a build must hold all the code it loads${broken.length > 1 ? ` (and ${broken.length - 1} more links)` : ''}`;
-  return false;
+  const first = broken[0];
+  if (first === undefined) return undefined;
+  const more = broken.length > 1 ? ` (and ${broken.length - 1} more links)` : '';
+  return first.kind === 'missing'
+    ? `${first.link} links to ${first.target}, which is not part of the build; add ${first.target} to spec.source${more}`
+    : `${first.link} links outside the build, to ${first.target}; a build must hold all the code it loads${more}`;
 }
 
 /** The script check: a file the process can start, in the build. */
@@ -151,7 +155,7 @@ async function runAttempt(a: Attempt): Promise<boolean> {
   });
   if (!exported) return false;
   if (a.record.build.install !== undefined && !(await install(a, a.record.build.install))) return false;
-  for (const command of a.record.build.run) if (!(await shell(a, 'run', command))) return false;
+  for (const command of a.record.build.run) if (!(await step(a, 'run', command, () => runShell(a, command)))) return false;
   return step(a, 'check', undefined, async () => {
     const problem = scriptProblem(a.dir, input.code);
     return problem ? { status: 'failed', message: problem } : { status: 'ok' };

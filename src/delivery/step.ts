@@ -12,6 +12,7 @@ const KILL_GRACE_MS = 5_000;
 /** How long to wait for the output pipes after the shell exited (a process that left the group may hold them). */
 const CLOSE_GRACE_MS = 2_000;
 
+/** One step to run. */
 export interface StepRun {
   command: string;
   cwd: string;
@@ -23,6 +24,7 @@ export interface StepRun {
   signal?: AbortSignal;
 }
 
+/** How a step ended. */
 export interface StepOutcome {
   exitCode: number | null;
   signal: string | null;
