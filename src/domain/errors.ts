@@ -58,3 +58,15 @@ export class UnreachableError extends GitopsError {
     super(message, EXIT.unreachable, options);
   }
 }
+
+/** Thrown when the PM2 daemon is gone, refuses connections or does not answer within a call's time limit. */
+export class DaemonUnreachableError extends UnreachableError {}
+
+/** Thrown when the manifest repository cannot be fetched; `branchDeleted` when it answers but the branch is gone. */
+export class SourceUnreachableError extends UnreachableError {
+  readonly branchDeleted: boolean;
+  constructor(message: string, options?: { cause?: unknown; branchDeleted?: boolean }) {
+    super(message, options);
+    this.branchDeleted = options?.branchDeleted ?? false;
+  }
+}
