@@ -27,3 +27,15 @@ export async function workingTreeRevision(dir: string, path: string, content: un
 export function gitAt(baseDir?: string): SimpleGit {
   return simpleGit({ ...(baseDir ? { baseDir } : {}), unsafe: { allowUnsafeConfigPaths: true } });
 }
+
+/**
+ * A simple-git instance for the controller's mirror that reads and writes the
+ * index file `indexFile` instead of the repository's own (GIT_INDEX_FILE),
+ * so that each release folder can be compared with its commit by stat.
+ */
+export function gitWithIndex(baseDir: string, indexFile: string): SimpleGit {
+  // Only what git needs to find itself and its config: simple-git refuses editor and pager settings.
+  const env: Record<string, string> = { GIT_INDEX_FILE: indexFile };
+  for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'USER']) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  return simpleGit({ baseDir, allowEnvironment: ['GIT_INDEX_FILE'], unsafe: { allowUnsafeConfigPaths: true } }).env(env);
+}

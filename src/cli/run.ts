@@ -6,6 +6,7 @@ import { createLogger } from '../adapters/logger.js';
 import { Pm2Client } from '../adapters/pm2.js';
 import { Controller } from '../controller/controller.js';
 import { preferSmallHeap } from '../controller/runtime.js';
+import { rebuildState } from '../controller/rebuild.js';
 import { StateStore } from '../controller/state-store.js';
 import { ValidationError } from '../domain/errors.js';
 import { generateSigningKey, parsePrivateKey } from '../report/keys.js';
@@ -71,17 +72,20 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
   const host = opts.host ?? hostname();
   const keys = loadKeys(stateDir, opts.signingKey);
   const allowedSigners = opts.allowedSigners ? parseAllowedSigners(readFileSync(resolve(opts.allowedSigners), 'utf8')) : [];
-  const source = await GitSource.open({ repo: url, branch: opts.branch, stateDir });
+  const source = await GitSource.open({ repo: url, branch: opts.branch, stateDir, logger });
   const status = await StatusRepo.open({
     url,
     dir: join(stateDir, 'status'),
     author: { name: 'pm2-gitops', email: `pm2-gitops@${host}` },
+    logger,
     ...(opts.signingKey && readFileSync(keys.file, 'utf8').includes('OPENSSH') ? { signingKeyFile: keys.file } : {}),
   });
   const pm2 = await Pm2Client.connect();
+  const store = new StateStore(stateDir);
+  const warnings = [...status.repairs];
+  if (store.damaged) warnings.push(await rebuildState(store, { status, pm2, host, logger }));
   const controller = new Controller({
-    source, status, pm2, logger, stateDir, host,
-    store: new StateStore(stateDir),
+    source, status, pm2, logger, stateDir, host, store, warnings,
     path: opts.path,
     allowedSigners,
     ...(opts.allowedSigners ? { allowedSignersFile: resolve(opts.allowedSigners) } : {}),
@@ -99,7 +103,8 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
   const stopped = new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping after the current step');
-      void controller.stop().then(() => pm2.disconnect()).then(() => resolveStop());
+      // Bounded at every step (Controller.stop waits 8 s at most, a disconnect 1 s), so the process is gone within 10 s.
+      void controller.stop().then(() => pm2.disconnect()).finally(() => resolveStop());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -138,6 +138,13 @@ function cell(text: string | undefined): string {
   return clip((text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')) || '–';
 }
 
+function runningText(s: StatusInput): string {
+  const last = s.running ? `\`${s.running}\`` : undefined;
+  // Without the daemon nobody can tell what runs: say what was applied last, never that it runs.
+  if (s.conditions?.daemon) return `unknown: PM2 is unreachable${last ? ` (last applied ${last})` : ''}`;
+  return last ?? 'nothing yet';
+}
+
 function outageLine(what: string, o: { since: string; reason: string } | undefined, then: string): string[] {
   return o ? [`| ${what} | **unreachable** since ${o.since}: ${cell(o.reason)}; ${then} |`] : [];
 }
@@ -172,7 +179,7 @@ export function buildStatus(s: StatusInput): string {
     ...outageLine('source', s.conditions?.source, 'the last fetched revision keeps running and self-healing'),
     ...outageLine('daemon', s.conditions?.daemon, 'a new daemon is being started'),
     `| revision | ${rev} |`,
-    `| running | ${s.running ? `\`${s.running}\`` : 'nothing yet'} |`,
+    `| running | ${runningText(s)} |`,
     `| author | ${s.provenance?.author ? cell(`${s.provenance.author.name} <${s.provenance.author.email}>`) : '–'} |`,
     `| approval | ${approvalLine(s.precedence, s.provenance)} |`,
     `| reconciled | ${s.reconciledAt} |`,

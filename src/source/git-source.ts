@@ -1,13 +1,17 @@
 /**
  * The git source (I/O, simple-git): a bare mirror of the watched branch under
  * the state dir, fetched on demand; each revision is exported to its own
- * read-only release folder, so rendering never sees a half-written tree.
+ * read-only release folder, so rendering never sees a half-written tree. A
+ * release folder is checked against the commit's tree (through an index kept
+ * beside it) once per pass before it is used, and exported again when
+ * anything in it differs.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { gitAt } from '../adapters/git.js';
-import { UnreachableError } from '../domain/errors.js';
+import { gitAt, gitWithIndex } from '../adapters/git.js';
+import type { Logger } from '../adapters/logger.js';
+import { SourceUnreachableError, UnreachableError } from '../domain/errors.js';
 import type { CommitFacts } from './approval.js';
 
 export interface GitSourceOptions {
@@ -16,6 +20,8 @@ export interface GitSourceOptions {
   /** Branch to follow; default: the remote's default branch. */
   branch?: string;
   stateDir: string;
+  /** Where repairs of damaged release folders are logged. */
+  logger?: Logger;
 }
 
 /** Whether `repo` names a path on this machine rather than a URL. */
@@ -32,13 +38,17 @@ export class GitSource {
   readonly releases: string;
   branch: string;
   private readonly git: SimpleGit;
+  private readonly logger: Logger | undefined;
+  /** Releases checked during the current pass. */
+  private readonly verified = new Set<string>();
 
-  private constructor(url: string, mirror: string, releases: string, branch: string) {
+  private constructor(url: string, mirror: string, releases: string, branch: string, logger?: Logger) {
     this.url = url;
     this.mirror = mirror;
     this.releases = releases;
     this.branch = branch;
     this.git = gitAt(mirror);
+    this.logger = logger;
   }
 
   /** Clones the mirror if needed and resolves the branch. Throws UnreachableError when the repository cannot be read. */
@@ -56,7 +66,7 @@ export class GitSource {
       const git = gitAt(mirror);
       await git.raw(['config', 'remote.origin.url', url]);
       const branch = opts.branch ?? (await GitSource.defaultBranch(git, url));
-      return new GitSource(url, mirror, releases, branch);
+      return new GitSource(url, mirror, releases, branch, opts.logger);
     } catch (err) {
       throw new UnreachableError(`cannot read the manifest repository ${opts.repo}`, { cause: err });
     }
@@ -69,14 +79,31 @@ export class GitSource {
     return m[1]!;
   }
 
-  /** Fetches the branch; resolves to its tip commit. Throws UnreachableError when git cannot fetch. */
+  /**
+   * Fetches the branch; resolves to its tip commit. Throws
+   * SourceUnreachableError when git cannot fetch (`branchDeleted` when the
+   * repository answers without the branch); the mirror keeps what it had.
+   */
   async fetch(): Promise<string> {
     try {
       await this.git.raw(['fetch', '--quiet', '--no-tags', '--force', 'origin', `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
       return (await this.git.revparse([`refs/heads/${this.branch}`])).trim();
     } catch (err) {
-      throw new UnreachableError(`cannot fetch branch ${this.branch} of ${this.url}`, { cause: err });
+      const branchDeleted = /couldn't find remote ref|could not find remote ref/i.test((err as Error).message);
+      throw new SourceUnreachableError(`cannot fetch branch ${this.branch} of ${this.url}`, { cause: err, branchDeleted });
     }
+  }
+
+  /** The tip the mirror holds from the last successful fetch, if any. */
+  async lastFetched(): Promise<string | undefined> {
+    // With --quiet git prints nothing for a missing ref, so the answer is the output.
+    const out = await this.git.raw(['rev-parse', '--verify', '--quiet', `refs/heads/${this.branch}`]).catch(() => '');
+    return out.trim() || undefined;
+  }
+
+  /** Starts a pass: release folders are checked again before their next use. */
+  beginPass(): void {
+    this.verified.clear();
   }
 
   /** Whether a commit exists in the mirror. */
@@ -114,21 +141,79 @@ export class GitSource {
     };
   }
 
-  /** Exports a commit's tree to `releases/<sha>` (once); resolves to that folder. */
+  /**
+   * The release folder of a commit, `releases/<sha>`: exported once, checked
+   * against the commit once per pass, exported again when damaged.
+   */
   async release(sha: string): Promise<string> {
     const dir = join(this.releases, sha);
-    if (existsSync(dir) && statSync(dir).isDirectory()) return dir;
-    const tmp = `${dir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    try {
-      // restore --worktree writes the tree without touching any index, so the mirror stays bare.
-      await this.git.raw(['--work-tree', tmp, 'restore', `--source=${sha}`, '--worktree', '--', '.']);
-      renameSync(tmp, dir);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
+    if (this.verified.has(sha)) return dir;
+    if (existsSync(dir) && statSync(dir).isDirectory()) {
+      const problem = await this.check(sha, dir);
+      if (!problem) { this.verified.add(sha); return dir; }
+      this.logger?.[problem === 'no index' ? 'info' : 'warn']({ revision: sha, dir, problem }, `release ${sha.slice(0, 12)} differs from the commit (${problem}); exporting it again`);
     }
+    await this.export(sha, dir);
+    this.verified.add(sha);
     return dir;
+  }
+
+  private index(sha: string): string {
+    return join(this.releases, '.index', sha);
+  }
+
+  /** git with a release's own index, so its files are compared by stat and, when a stat differs, by content. */
+  private withIndex(file: string): SimpleGit {
+    return gitWithIndex(this.mirror, file);
+  }
+
+  /** Why a release folder is not the commit's tree, or undefined when it is. */
+  private async check(sha: string, dir: string): Promise<string | undefined> {
+    const file = this.index(sha);
+    if (!existsSync(file)) return 'no index';
+    const git = this.withIndex(file);
+    try {
+      // Re-hashes files whose stat changed (a touch is no damage), then lists files that differ or are gone.
+      await git.raw(['--work-tree', dir, 'update-index', '-q', '--refresh']).catch(() => '');
+      const changed = await git.raw(['--work-tree', dir, 'diff-files', '--name-only']);
+      if (changed.trim()) return `changed or missing: ${changed.trim().split('\n').slice(0, 3).join(', ')}`;
+      const extra = await git.raw(['--work-tree', dir, 'ls-files', '--others']);
+      return extra.trim() ? `not in the commit: ${extra.trim().split('\n').slice(0, 3).join(', ')}` : undefined;
+    } catch (err) {
+      return `cannot compare: ${(err as Error).message.split('\n')[0]}`;
+    }
+  }
+
+  /** Writes the commit's tree to a new folder, checks it against the commit, makes it read-only and puts it in place. */
+  private async export(sha: string, dir: string): Promise<void> {
+    const tmp = `${dir}.tmp-${process.pid}`;
+    const file = this.index(sha);
+    const tmpIndex = `${file}.tmp-${process.pid}`;
+    removeTree(tmp);
+    rmSync(tmpIndex, { force: true });
+    mkdirSync(tmp, { recursive: true });
+    mkdirSync(join(this.releases, '.index'), { recursive: true });
+    const git = this.withIndex(tmpIndex);
+    try {
+      // read-tree + checkout-index write the tree through an index of our own, so the mirror stays bare.
+      await git.raw(['read-tree', sha]);
+      await git.raw(['--work-tree', tmp, 'checkout-index', '--all', '--force']);
+      const [tree, written] = await Promise.all([this.git.raw(['rev-parse', `${sha}^{tree}`]), git.raw(['write-tree'])]);
+      if (tree.trim() !== written.trim()) throw new Error(`release of ${sha} does not match its tree`);
+      makeReadOnly(tmp);
+      // chmod changed every file's ctime: record the final stats so the next check compares by stat alone.
+      await git.raw(['--work-tree', tmp, 'update-index', '-q', '--refresh']).catch(() => '');
+      const old = `${dir}.damaged-${process.pid}`;
+      if (existsSync(dir)) renameSync(dir, old);
+      renameSync(tmp, dir);
+      renameSync(tmpIndex, file);
+      removeTree(old);
+    } catch (err) {
+      throw new UnreachableError(`cannot export revision ${sha} from the mirror ${this.mirror}`, { cause: err });
+    } finally {
+      removeTree(tmp);
+      rmSync(tmpIndex, { force: true });
+    }
   }
 
   /** The paths to watch for ref changes when the repository is on this machine. */
@@ -137,4 +222,26 @@ export class GitSource {
     const gitDir = (await gitAt(this.url).raw(['rev-parse', '--absolute-git-dir'])).trim();
     return [join(gitDir, 'refs', 'heads'), join(gitDir, 'packed-refs')];
   }
+}
+
+/** Takes write permission away from every file and folder of a tree (links are left as they are). */
+function makeReadOnly(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) makeReadOnly(path);
+    else if (entry.isFile()) chmodSync(path, statSync(path).mode & 0o555);
+  }
+  chmodSync(dir, 0o555);
+}
+
+/** Removes a tree that may be read-only. */
+function removeTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  const unlock = (path: string): void => {
+    if (!lstatSync(path).isDirectory()) return;
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) unlock(join(path, name));
+  };
+  unlock(dir);
+  rmSync(dir, { recursive: true, force: true });
 }
