@@ -103,7 +103,7 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
   const stopped = new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping after the current step');
-      // Bounded at every step (Controller.stop waits 8 s at most, a disconnect 1 s), so the process is gone within 10 s.
+      // Bounded at every step (Controller.stop waits 6 s at most, a disconnect 1 s), so the process is gone within 10 s.
       void controller.stop().then(() => pm2.disconnect()).finally(() => resolveStop());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -24,14 +24,14 @@ export interface ControllerOptions {
   environments: string[];
   intervalMs: number;
   resyncMs: number;
-  /** How long stop() waits for the current step before leaving it to the next start; default 8 s. */
+  /** How long stop() waits for the current step before leaving it to the next start; default 6 s. */
   stopWaitMs?: number;
   /** Called after every pass (for tests, metrics and notifications). */
   onPass?: (pass: { revision: string; reasons: string[]; outcomes: EnvironmentOutcome[] }) => void;
 }
 
-/** SIGTERM must end the process within 10 s: 8 s for the current step, the rest for closing. */
-const STOP_WAIT_MS = 8_000;
+/** SIGTERM must end the process within 10 s: 6 s for the current step, the rest for closing (with room for a loaded host). */
+const STOP_WAIT_MS = 6_000;
 /** How soon a pass runs again after the daemon could not be restarted. */
 const DAEMON_RETRY_MS = 1_000;
 
@@ -195,6 +195,7 @@ export class Controller {
     }
     if (this.stopping) return false;
     try {
+      this.ctx.logger.info({ home: this.ctx.pm2.home }, 'connecting to the PM2 daemon again (starting one when none runs)');
       const { startedDaemon } = await this.ctx.pm2.reconnect();
       this.ctx.logger.warn({ startedDaemon }, startedDaemon ? 'started a new PM2 daemon' : 'reconnected to the PM2 daemon');
       for (const p of await this.ctx.pm2.reapOrphans(this.namespaces)) {
