@@ -112,7 +112,7 @@ export class StatusRepo {
 
   private async reclone(): Promise<void> {
     const damaged = `${this.dir}.damaged-${Date.now()}`;
-    const oldHead = await gitAt(this.dir).raw(['rev-parse', '--verify', '--quiet', 'HEAD']).then((o) => o.trim(), () => '');
+    const oldHead = headOf(join(this.dir, '.git'));
     renameSync(this.dir, damaged);
     mkdirSync(this.dir, { recursive: true });
     await this.cloneFresh();
@@ -223,5 +223,19 @@ export class StatusRepo {
       }
     }
     throw new UnreachableError(`cannot push ${STATUS_BRANCH} to ${this.opts.url}`, { cause: last });
+  }
+}
+
+/** The commit HEAD names, read from the files themselves: git refuses a repository whose objects are damaged. */
+function headOf(gitDir: string): string {
+  try {
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    if (!head.startsWith('ref: ')) return head;
+    const ref = head.slice(5);
+    if (existsSync(join(gitDir, ref))) return readFileSync(join(gitDir, ref), 'utf8').trim();
+    const packed = readFileSync(join(gitDir, 'packed-refs'), 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`));
+    return packed?.split(' ')[0] ?? '';
+  } catch {
+    return '';
   }
 }
