@@ -125,4 +125,19 @@ describe('a commit that breaks one environment', () => {
     expect(await greeting('a')).toBe('two');
     expect(status('a')).not.toContain('| reason |');
   });
+
+  it('[broken-commit-reported] a manifest the parser cannot read (an unresolved alias in env a\'s file) is reported in every environment\'s status, which keep healing', async () => {
+    const bad = repo.commit('an alias without its anchor', {
+      'environments/a/environment.yaml': environment('a').replace('namespace: bcr-a', 'namespace: *missing'),
+    });
+    const reported = (env: string): string | undefined => { const s = status(env); return s.includes(bad) ? s : undefined; };
+    const a = await waitFor('a to report the commit', () => reported('a'));
+    expect(a).not.toContain('| result | converged |');
+    expect(a).not.toMatch(/\n\s+at /);
+    await waitFor('b to report the commit', () => reported('b'));
+    expect(await greeting('a')).toBe('two');
+    const stopped = await webOf('b');
+    expect((await pm2.pm2(['stop', String(stopped!.pm_id)])).code).toBe(0);
+    await waitFor('b web online again', async () => { const p = await webOf('b'); return p?.pm2_env.status === 'online' && p.pid !== stopped!.pid; }, 20_000, 200);
+  });
 });
