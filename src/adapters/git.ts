@@ -19,13 +19,19 @@ export async function workingTreeRevision(dir: string, path: string, content: un
   }
 }
 
+/** A fetch or push that shows no progress for this long is given up (and tried again at the next pass). */
+export const NETWORK_IDLE_TIMEOUT_MS = 30_000;
+
 /**
- * A simple-git instance for repositories the controller owns. Config paths
+ * A simple-git instance for repositories the controller owns; with
+ * `idleTimeoutMs`, git is killed after that long without output. Config paths
  * (`--work-tree`, `gpg.ssh.allowedSignersFile`, `user.signingkey`) are
  * operator settings, never manifest content, so simple-git may pass them on.
  */
-export function gitAt(baseDir?: string): SimpleGit {
-  return simpleGit({ ...(baseDir ? { baseDir } : {}), unsafe: { allowUnsafeConfigPaths: true } });
+export function gitAt(baseDir?: string, opts: { idleTimeoutMs?: number } = {}): SimpleGit {
+  // idleTimeoutMs: a network command (fetch, push) that prints nothing for this long is killed, so an
+  // unreachable remote (a host that drops packets) fails instead of holding the controller's pass.
+  return simpleGit({ ...(baseDir ? { baseDir } : {}), unsafe: { allowUnsafeConfigPaths: true }, ...(opts.idleTimeoutMs ? { timeout: { block: opts.idleTimeoutMs } } : {}) });
 }
 
 /**

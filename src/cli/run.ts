@@ -1,7 +1,8 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { homedir, hostname } from 'node:os';
+import { writeFileAtomic } from '../adapters/fs.js';
 import { createLogger } from '../adapters/logger.js';
 import { Pm2Client } from '../adapters/pm2.js';
 import { Controller } from '../controller/controller.js';
@@ -49,8 +50,9 @@ function loadKeys(stateDir: string, file: string | undefined): { privateKey: Key
   const keyFile = file ? resolve(file) : join(stateDir, 'signing.key');
   if (!file && !existsSync(keyFile)) {
     const pair = generateSigningKey('pm2-gitops');
-    writeFileSync(keyFile, pair.privateText, { mode: 0o600 });
-    writeFileSync(join(stateDir, 'signing.pub'), pair.publicText);
+    // Atomic: a key truncated by a crash would stop every later start.
+    writeFileAtomic(join(stateDir, 'signing.pub'), pair.publicText);
+    writeFileAtomic(keyFile, pair.privateText, { mode: 0o600 });
   }
   try {
     const privateKey = parsePrivateKey(readFileSync(keyFile, 'utf8'));

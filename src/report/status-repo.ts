@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { dirname, join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { writeFileAtomic } from '../adapters/fs.js';
-import { gitAt } from '../adapters/git.js';
+import { gitAt, NETWORK_IDLE_TIMEOUT_MS } from '../adapters/git.js';
 import type { Logger } from '../adapters/logger.js';
 import { UnreachableError } from '../domain/errors.js';
 
@@ -33,6 +33,8 @@ export class StatusRepo {
   /** What was repaired at open, for the operator (status files show it). */
   readonly repairs: string[] = [];
   private readonly git: SimpleGit;
+  /** For fetch and push: bounded, so an unreachable remote fails instead of hanging. */
+  private readonly remoteGit: SimpleGit;
   private readonly opts: StatusRepoOptions;
   /** Commits not pushed yet. */
   private unpushed = false;
@@ -43,6 +45,7 @@ export class StatusRepo {
     this.opts = opts;
     this.dir = opts.dir;
     this.git = gitAt(opts.dir);
+    this.remoteGit = gitAt(opts.dir, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS });
   }
 
   private config(): string[] {
@@ -124,7 +127,7 @@ export class StatusRepo {
 
   private async fetchRemote(): Promise<boolean> {
     try {
-      await this.git.raw(['fetch', '--quiet', 'origin', `refs/heads/${STATUS_BRANCH}`]);
+      await this.remoteGit.raw(['fetch', '--progress', 'origin', `refs/heads/${STATUS_BRANCH}`]);
       return true;
     } catch (err) {
       if (/couldn't find remote ref|could not find remote ref/i.test((err as Error).message)) return false;
@@ -180,7 +183,8 @@ export class StatusRepo {
     const committed = await this.commitAll(message);
     if (committed) {
       this.unpushed = true;
-      await this.pushOrKeep();
+      // While the remote is away, only flush() (once per pass) tries it: each try may wait for a timeout.
+      if (!this.offlineSince) await this.pushOrKeep();
     }
     return committed;
   }
@@ -213,7 +217,7 @@ export class StatusRepo {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
       try {
-        await this.git.raw(['push', '--quiet', 'origin', `HEAD:refs/heads/${STATUS_BRANCH}`]);
+        await this.remoteGit.raw(['push', '--progress', 'origin', `HEAD:refs/heads/${STATUS_BRANCH}`]);
         return;
       } catch (err) {
         last = err;

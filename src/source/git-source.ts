@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { gitAt, gitWithIndex } from '../adapters/git.js';
+import { gitAt, gitWithIndex, NETWORK_IDLE_TIMEOUT_MS } from '../adapters/git.js';
 import type { Logger } from '../adapters/logger.js';
 import { SourceUnreachableError, UnreachableError } from '../domain/errors.js';
 import type { CommitFacts } from './approval.js';
@@ -38,6 +38,8 @@ export class GitSource {
   readonly releases: string;
   branch: string;
   private readonly git: SimpleGit;
+  /** For commands that talk to the remote: bounded by NETWORK_IDLE_TIMEOUT_MS. */
+  private readonly remoteGit: SimpleGit;
   private readonly logger: Logger | undefined;
   /** Releases checked during the current pass. */
   private readonly verified = new Set<string>();
@@ -48,6 +50,7 @@ export class GitSource {
     this.releases = releases;
     this.branch = branch;
     this.git = gitAt(mirror);
+    this.remoteGit = gitAt(mirror, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS });
     this.logger = logger;
   }
 
@@ -65,7 +68,7 @@ export class GitSource {
       }
       const git = gitAt(mirror);
       await git.raw(['config', 'remote.origin.url', url]);
-      const branch = opts.branch ?? (await GitSource.defaultBranch(git, url));
+      const branch = opts.branch ?? (await GitSource.defaultBranch(gitAt(mirror, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS }), url));
       return new GitSource(url, mirror, releases, branch, opts.logger);
     } catch (err) {
       throw new UnreachableError(`cannot read the manifest repository ${opts.repo}`, { cause: err });
@@ -86,7 +89,8 @@ export class GitSource {
    */
   async fetch(): Promise<string> {
     try {
-      await this.git.raw(['fetch', '--quiet', '--no-tags', '--force', 'origin', `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
+      // --progress keeps output flowing while a big fetch makes progress, so only a stalled one hits the idle timeout.
+      await this.remoteGit.raw(['fetch', '--progress', '--no-tags', '--force', 'origin', `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
       return (await this.git.revparse([`refs/heads/${this.branch}`])).trim();
     } catch (err) {
       const branchDeleted = /couldn't find remote ref|could not find remote ref/i.test((err as Error).message);
