@@ -6,29 +6,25 @@
  * the last good revision keeps running and self-healing.
  */
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../adapters/logger.js';
 import type { Pm2Client } from '../adapters/pm2.js';
-import { formatDiagnostic } from '../domain/diagnostic.js';
-import { DaemonUnreachableError, ValidationError } from '../domain/errors.js';
 import type { Conditions, FailureReason } from '../domain/failure.js';
 import type { LiveTask } from '../domain/live.js';
 import type { DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
-import { readLive } from '../live/read.js';
-import { loadDesiredState } from '../manifest/load.js';
-import { reconcileOnce, type ReconcileResult } from '../reconcile.js';
+import type { ReconcileResult } from '../reconcile.js';
 import { digest } from '../report/canonical.js';
 import { buildEvidence, chainHash, evidenceFileName, serializeEvidence, signEvidence, type EvidenceReport, type Outcome, type Provenance } from '../report/evidence.js';
 import { buildStatus, parseStatusEvidence, stableStatus, statusRows } from '../report/status.js';
 import type { StatusRepo } from '../report/status-repo.js';
 import { evaluateApproval, requiredApprovals, type AllowedSigner, type ApprovalDecision, type CommitFacts } from '../source/approval.js';
 import type { GitSource } from '../source/git-source.js';
-import { capProblems, describeFailure, secretsOf, type Failure } from './failure.js';
-import { awaitUncheckedServices } from './readiness.js';
+import { applyTarget, rolledBackProblem, type Verdict } from './apply-target.js';
+import { capProblems, type Failure } from './failure.js';
+import { renderRevision } from './render-revision.js';
 import type { StateStore } from './state-store.js';
 
 export interface ControllerContext {
@@ -65,67 +61,8 @@ export interface EnvironmentOutcome {
   evidence?: string;
 }
 
-/** Points `envs/<env>/current` at a release, atomically; resolves to the link's path. */
-function switchCurrent(ctx: ControllerContext, env: string, release: string): string {
-  const dir = join(ctx.stateDir, 'envs', env);
-  mkdirSync(dir, { recursive: true });
-  const link = join(dir, 'current');
-  const tmp = `${link}.${process.pid}.tmp`;
-  rmSync(tmp, { force: true });
-  symlinkSync(release, tmp);
-  renameSync(tmp, link);
-  return link;
-}
-
 function liveDigest(live: readonly LiveTask[]): string {
   return digest(live.map((l) => ({ ...l, process: { ...l.process, env: redactEnv(l.process.env as Record<string, unknown>) } })));
-}
-
-/** A rendered revision, or why it could not be rendered (`failure`: not a manifest problem). */
-interface Attempt { state?: DesiredState; problems: string[]; failure?: Failure }
-
-function rolledBackProblem(r: { from: string; to: string; reason: string }): string {
-  return `revision ${r.from} failed (${r.reason}); rolled back to ${r.to}`;
-}
-
-/** Renders a revision from its (verified) release; never throws. */
-async function render(ctx: ControllerContext, env: string, revision: string): Promise<Attempt> {
-  try {
-    const release = await ctx.source.release(revision);
-    return { state: loadDesiredState({ repoRoot: release, path: ctx.path }, env), problems: [] };
-  } catch (err) {
-    if (err instanceof ValidationError) {
-      return { problems: err.diagnostics.length ? err.diagnostics.map((d) => formatDiagnostic({ ...d, file: join(ctx.path === '.' ? '' : ctx.path, d.file) })) : [err.message] };
-    }
-    const failure = describeFailure(err);
-    ctx.logger.error({ err, environment: env, revision }, `${env}: revision ${revision} cannot be rendered`);
-    return { problems: [`revision ${revision} cannot be rendered: ${failure.message}`], failure };
-  }
-}
-
-interface Applied { result: ReconcileResult; unready: string[] }
-
-/**
- * Applies a revision under a journal entry (cleared once reported). A pass that
- * resumes an interrupted run also waits for the services that run left
- * unchecked; one that does not become ready makes the apply not converged.
- * `progress.planned` turns true once the plan is about to run.
- */
-async function apply(ctx: ControllerContext, env: string, revision: string, state: DesiredState, journal: { sequence: number; resumed: boolean }, progress: { planned: boolean } = { planned: false }): Promise<Applied> {
-  const release = await ctx.source.release(revision);
-  const repoDir = switchCurrent(ctx, env, release);
-  const result = await reconcileOnce({ state, repoDir, revision, apply: true }, {
-    pm2: ctx.pm2,
-    logger: ctx.logger.child({ environment: env }),
-    concurrency: ctx.concurrency,
-    onPlan: (plan) => {
-      progress.planned = true;
-      ctx.store.update(env, (m) => { m.pending = { revision, sequence: journal.sequence, plannedActions: plan.actions.length, at: ctx.now().toISOString() }; });
-    },
-  });
-  if (!journal.resumed || !result.converged) return { result, unready: [] };
-  const unready = await awaitUncheckedServices(ctx.pm2, state, result.results);
-  return { result: { ...result, converged: unready.length === 0, live: await readLive(ctx.pm2, state) }, unready };
 }
 
 function nextChainLink(ctx: ControllerContext, env: string): { previous: string | null; previousFile?: string; sequence: number } {
@@ -136,84 +73,12 @@ function nextChainLink(ctx: ControllerContext, env: string): { previous: string 
   return { previous: chainHash(text), previousFile: last, sequence: (JSON.parse(text) as EvidenceReport).sequence + 1 };
 }
 
-/** What a reconcile decided and did, on its way to the report. */
-interface Verdict {
-  outcome: Outcome;
-  reason?: FailureReason;
-  message?: string;
-  problems: string[];
-  result?: ReconcileResult;
-  results: ActionResult[];
-  rollback?: EvidenceReport['rollback'];
-  standing?: EvidenceReport['rollback'];
-}
-
-/**
- * Applies `target` and judges the result; an error thrown on the way (other
- * than PM2 being unreachable) fails this environment, marks the tip bad once
- * its plan started to run, and returns to the last good revision.
- */
-async function applyTarget(ctx: ControllerContext, env: string, tip: string, target: string, state: DesiredState, v: Verdict, journal: { sequence: number; resumed: boolean }): Promise<void> {
-  const memory = ctx.store.env(env);
-  const progress = { planned: false };
-  let applied: Applied;
-  try {
-    applied = await apply(ctx, env, target, state, journal, progress);
-  } catch (err) {
-    if (err instanceof DaemonUnreachableError) throw err;
-    const failure = describeFailure(err, secretsOf([state]));
-    ctx.logger.error({ err, environment: env, revision: target }, `${env}: applying ${target} failed: ${failure.message}`);
-    Object.assign(v, { outcome: 'failed', reason: failure.reason, message: failure.message });
-    v.problems.push(`revision ${target}: ${failure.message}`);
-    if (target !== tip || !memory.lastGood || memory.lastGood === tip) return;
-    if (progress.planned) ctx.store.update(env, (m) => { m.bad = [...m.bad.filter((b) => b.revision !== tip), { revision: tip, reason: failure.message, code: failure.reason }]; });
-    await fallBack(ctx, env, memory.lastGood, v, journal);
-    return;
-  }
-  v.result = applied.result;
-  v.results.push(...applied.result.results);
-  const failures = [...applied.result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${r.message ?? r.result}`), ...applied.unready];
-  if (applied.result.converged) {
-    if (target === tip) ctx.store.update(env, (m) => { m.lastGood = tip; });
-  } else if (target === tip && state.policy.rollback && memory.lastGood && memory.lastGood !== tip) {
-    const reason = failures.join('; ') || 'a failed job blocks the environment';
-    ctx.store.update(env, (m) => { m.bad = [...m.bad.filter((b) => b.revision !== tip), { revision: tip, reason }]; });
-    const good = (await render(ctx, env, memory.lastGood)).state;
-    if (good) {
-      ctx.logger.warn({ environment: env, from: tip, to: memory.lastGood, reason }, 'health failed after apply; rolling back');
-      v.rollback = { from: tip, to: memory.lastGood, reason };
-      v.result = (await apply(ctx, env, memory.lastGood, good, { sequence: journal.sequence, resumed: false })).result;
-      v.results.push(...v.result.results);
-      v.outcome = 'rolled-back';
-      v.problems.push(rolledBackProblem(v.rollback));
-    }
-  } else {
-    Object.assign(v, { outcome: 'failed', reason: 'apply-failed' });
-    v.problems.push(...applied.result.results.filter((r) => r.result !== 'ok').map((r) => `${r.action} ${r.task} ${r.result}: ${r.message ?? ''}`));
-    v.problems.push(...applied.unready.map((u) => `not ready after an interrupted apply: ${u}`));
-    v.problems.push(...applied.result.plan.holds.filter((h) => h.blocking).map((h) => `${h.task}: ${h.reason}`));
-  }
-}
-
-/** Re-applies the last good revision after the tip failed with an error; its own failure is only added to the problems. */
-async function fallBack(ctx: ControllerContext, env: string, good: string, v: Verdict, journal: { sequence: number }): Promise<void> {
-  const state = (await render(ctx, env, good)).state;
-  if (!state) return;
-  try {
-    v.result = (await apply(ctx, env, good, state, { sequence: journal.sequence, resumed: false })).result;
-    v.results.push(...v.result.results);
-  } catch (err) {
-    if (err instanceof DaemonUnreachableError) throw err;
-    v.problems.push(`the last good revision ${good} could not be applied either: ${describeFailure(err, secretsOf([state])).message}`);
-  }
-}
-
 /** Reconciles one environment at the given tip and writes its status (and evidence when due). */
 export async function reconcileEnvironment(ctx: ControllerContext, env: string, tip: string, facts: CommitFacts, pass: PassInfo): Promise<EnvironmentOutcome> {
   const memory = ctx.store.env(env);
   // A journal left by a run that stopped before reporting: this reconcile reports for it.
   const interrupted = memory.pending && memory.pending.sequence >= nextChainLink(ctx, env).sequence ? memory.pending : undefined;
-  const attempt = await render(ctx, env, tip);
+  const attempt = await renderRevision(ctx, env, tip);
   const required = requiredApprovals(ctx.approvalFloor[env] ?? 0, attempt.state?.policy.approvals.required);
   const decision: ApprovalDecision = evaluateApproval(facts, required, ctx.allowedSigners);
   const badMark = memory.bad.find((b) => b.revision === tip);
@@ -237,7 +102,7 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
   const tipAccepted = v.outcome === 'converged';
   const target = tipAccepted ? tip : memory.lastGood;
   let targetState = tipAccepted ? attempt.state : undefined;
-  if (!tipAccepted && target) targetState = (await render(ctx, env, target)).state;
+  if (!tipAccepted && target) targetState = (await renderRevision(ctx, env, target)).state;
 
   if (target && targetState) {
     await applyTarget(ctx, env, tip, target, targetState, v, { sequence: nextChainLink(ctx, env).sequence, resumed: interrupted !== undefined });
@@ -254,7 +119,7 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
  */
 export async function reportFailure(ctx: ControllerContext, env: string, tip: string, facts: CommitFacts, failure: Failure, pass: PassInfo): Promise<EnvironmentOutcome> {
   const memory = ctx.store.env(env);
-  const state = (await render(ctx, env, memory.lastGood ?? tip)).state;
+  const state = (await renderRevision(ctx, env, memory.lastGood ?? tip)).state;
   const required = requiredApprovals(ctx.approvalFloor[env] ?? 0, state?.policy.approvals.required);
   const decision = evaluateApproval(facts, required, ctx.allowedSigners);
   const problems = [failure.message];

@@ -1,18 +1,17 @@
 /**
  * The git source (I/O, simple-git): a bare mirror of the watched branch under
  * the state dir, fetched on demand; each revision is exported to its own
- * read-only release folder, so rendering never sees a half-written tree. A
- * release folder is checked against the commit's tree (through an index kept
- * beside it) once per pass before it is used, and exported again when
- * anything in it differs.
+ * read-only release folder (releases.ts), so rendering never sees a
+ * half-written or damaged tree.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { gitAt, gitWithIndex, NETWORK_IDLE_TIMEOUT_MS } from '../adapters/git.js';
+import { gitAt, NETWORK_IDLE_TIMEOUT_MS } from '../adapters/git.js';
 import type { Logger } from '../adapters/logger.js';
 import { SourceUnreachableError, UnreachableError } from '../domain/errors.js';
 import type { CommitFacts } from './approval.js';
+import { ReleaseStore } from './releases.js';
 
 export interface GitSourceOptions {
   /** URL or local path of the manifest repository (bare or not). */
@@ -40,9 +39,7 @@ export class GitSource {
   private readonly git: SimpleGit;
   /** For commands that talk to the remote: bounded by NETWORK_IDLE_TIMEOUT_MS. */
   private readonly remoteGit: SimpleGit;
-  private readonly logger: Logger | undefined;
-  /** Releases checked during the current pass. */
-  private readonly verified = new Set<string>();
+  private readonly releaseStore: ReleaseStore;
 
   private constructor(url: string, mirror: string, releases: string, branch: string, logger?: Logger) {
     this.url = url;
@@ -51,7 +48,7 @@ export class GitSource {
     this.branch = branch;
     this.git = gitAt(mirror);
     this.remoteGit = gitAt(mirror, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS });
-    this.logger = logger;
+    this.releaseStore = new ReleaseStore(mirror, releases, logger);
   }
 
   /** Clones the mirror if needed and resolves the branch. Throws UnreachableError when the repository cannot be read. */
@@ -107,7 +104,7 @@ export class GitSource {
 
   /** Starts a pass: release folders are checked again before their next use. */
   beginPass(): void {
-    this.verified.clear();
+    this.releaseStore.beginPass();
   }
 
   /** Whether a commit exists in the mirror. */
@@ -149,75 +146,8 @@ export class GitSource {
    * The release folder of a commit, `releases/<sha>`: exported once, checked
    * against the commit once per pass, exported again when damaged.
    */
-  async release(sha: string): Promise<string> {
-    const dir = join(this.releases, sha);
-    if (this.verified.has(sha)) return dir;
-    if (existsSync(dir) && statSync(dir).isDirectory()) {
-      const problem = await this.check(sha, dir);
-      if (!problem) { this.verified.add(sha); return dir; }
-      this.logger?.[problem === 'no index' ? 'info' : 'warn']({ revision: sha, dir, problem }, `release ${sha.slice(0, 12)} differs from the commit (${problem}); exporting it again`);
-    }
-    await this.export(sha, dir);
-    this.verified.add(sha);
-    return dir;
-  }
-
-  private index(sha: string): string {
-    return join(this.releases, '.index', sha);
-  }
-
-  /** git with a release's own index, so its files are compared by stat and, when a stat differs, by content. */
-  private withIndex(file: string): SimpleGit {
-    return gitWithIndex(this.mirror, file);
-  }
-
-  /** Why a release folder is not the commit's tree, or undefined when it is. */
-  private async check(sha: string, dir: string): Promise<string | undefined> {
-    const file = this.index(sha);
-    if (!existsSync(file)) return 'no index';
-    const git = this.withIndex(file);
-    try {
-      // Re-hashes files whose stat changed (a touch is no damage), then lists files that differ or are gone.
-      await git.raw(['--work-tree', dir, 'update-index', '-q', '--refresh']).catch(() => '');
-      const changed = await git.raw(['--work-tree', dir, 'diff-files', '--name-only']);
-      if (changed.trim()) return `changed or missing: ${changed.trim().split('\n').slice(0, 3).join(', ')}`;
-      const extra = await git.raw(['--work-tree', dir, 'ls-files', '--others']);
-      return extra.trim() ? `not in the commit: ${extra.trim().split('\n').slice(0, 3).join(', ')}` : undefined;
-    } catch (err) {
-      return `cannot compare: ${(err as Error).message.split('\n')[0]}`;
-    }
-  }
-
-  /** Writes the commit's tree to a new folder, checks it against the commit, makes it read-only and puts it in place. */
-  private async export(sha: string, dir: string): Promise<void> {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    const file = this.index(sha);
-    const tmpIndex = `${file}.tmp-${process.pid}`;
-    removeTree(tmp);
-    rmSync(tmpIndex, { force: true });
-    mkdirSync(tmp, { recursive: true });
-    mkdirSync(join(this.releases, '.index'), { recursive: true });
-    const git = this.withIndex(tmpIndex);
-    try {
-      // read-tree + checkout-index write the tree through an index of our own, so the mirror stays bare.
-      await git.raw(['read-tree', sha]);
-      await git.raw(['--work-tree', tmp, 'checkout-index', '--all', '--force']);
-      const [tree, written] = await Promise.all([this.git.raw(['rev-parse', `${sha}^{tree}`]), git.raw(['write-tree'])]);
-      if (tree.trim() !== written.trim()) throw new Error(`release of ${sha} does not match its tree`);
-      makeReadOnly(tmp);
-      // chmod changed every file's ctime: record the final stats so the next check compares by stat alone.
-      await git.raw(['--work-tree', tmp, 'update-index', '-q', '--refresh']).catch(() => '');
-      const old = `${dir}.damaged-${process.pid}`;
-      if (existsSync(dir)) renameSync(dir, old);
-      renameSync(tmp, dir);
-      renameSync(tmpIndex, file);
-      removeTree(old);
-    } catch (err) {
-      throw new UnreachableError(`cannot export revision ${sha} from the mirror ${this.mirror}`, { cause: err });
-    } finally {
-      removeTree(tmp);
-      rmSync(tmpIndex, { force: true });
-    }
+  release(sha: string): Promise<string> {
+    return this.releaseStore.release(sha);
   }
 
   /** The paths to watch for ref changes when the repository is on this machine. */
@@ -226,26 +156,4 @@ export class GitSource {
     const gitDir = (await gitAt(this.url).raw(['rev-parse', '--absolute-git-dir'])).trim();
     return [join(gitDir, 'refs', 'heads'), join(gitDir, 'packed-refs')];
   }
-}
-
-/** Takes write permission away from every file and folder of a tree (links are left as they are). */
-function makeReadOnly(dir: string): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) makeReadOnly(path);
-    else if (entry.isFile()) chmodSync(path, statSync(path).mode & 0o555);
-  }
-  chmodSync(dir, 0o555);
-}
-
-/** Removes a tree that may be read-only. */
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  const unlock = (path: string): void => {
-    if (!lstatSync(path).isDirectory()) return;
-    chmodSync(path, 0o755);
-    for (const name of readdirSync(path)) unlock(join(path, name));
-  };
-  unlock(dir);
-  rmSync(dir, { recursive: true, force: true });
 }
