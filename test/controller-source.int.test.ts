@@ -76,6 +76,12 @@ describe('the manifest repository unreachable', () => {
     expect(local).toContain('| result | converged |');
     expect(local).toContain(`| running | \`${head}\` |`);
 
+    // Started again while the remote is away, it runs on from its mirror and its status clone.
+    expect(await ctl.stop()).toBe(0);
+    ctl = startController({ repo: repo.remote, env: pm2.env, stateDir: ctl.stateDir, args: ['--env', 'dev', '--signing-key', join(keyDir, 'signing.key')] });
+    await waitFor('the restarted controller to pass', () => /"msg":"dev: converged"/.test(ctl.logs()));
+    await stopAndHeal();
+
     renameSync(`${repo.remote}.away`, repo.remote);
     // What was committed meanwhile reaches the remote: the heal's evidence and the outage in the history.
     await waitFor('the kept reports on the remote', () => git(repo.remote, ['rev-parse', STATUS]) !== before && git(repo.remote, ['log', '-p', STATUS, '--', 'status/dev.md']).includes('| source | **unreachable** since'));

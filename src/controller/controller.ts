@@ -47,6 +47,8 @@ export class Controller {
   private lastRevision: string | undefined;
   private lastSync = 0;
   private applying = false;
+  /** A process event in a managed namespace that came while a pass was applying. */
+  private missedEvent: string | undefined;
   private namespaces = new Set<string>();
   private knownEnvironments: string[] = [];
   private eventTimer: NodeJS.Timeout | undefined;
@@ -85,11 +87,15 @@ export class Controller {
     this.bus = await this.ctx.pm2.bus();
     this.bus.on('process:event', (packet) => {
       const ns = packet.process?.namespace;
-      if (this.applying || !ns || !this.namespaces.has(ns)) return;
+      if (!ns || !this.namespaces.has(ns)) return;
       if (packet.event !== 'exit' && packet.event !== 'stop' && packet.event !== 'delete') return;
+      const reason = `process ${packet.process?.name ?? '?'} ${packet.event}`;
+      // A pass's own actions cause such events, but so does a `pm2 stop` by hand while it runs, after it
+      // looked: one more pass once this one ends looks again (it changes nothing when the events were its own).
+      if (this.applying) { this.missedEvent ??= reason; return; }
       // Debounced: a crash loop or a scripted `pm2 stop` of many processes is one reconcile.
       clearTimeout(this.eventTimer);
-      this.eventTimer = setTimeout(() => this.trigger(`process ${packet.process?.name ?? '?'} ${packet.event}`), 500);
+      this.eventTimer = setTimeout(() => this.trigger(reason), 500);
     });
   }
 
@@ -144,8 +150,10 @@ export class Controller {
       }
     } finally {
       this.applying = false;
+      const missed = this.missedEvent;
+      this.missedEvent = undefined;
+      if (missed) this.trigger(`${missed} during the last pass`);
     }
-    for (const o of outcomes) if (o.namespace) this.namespaces.add(o.namespace);
     this.lastRevision = revision;
     this.lastSync = now;
     this.lastConditions = JSON.stringify(this.conditions());
@@ -168,6 +176,8 @@ export class Controller {
       outcome = await this.report(env, revision, facts, failure);
     }
     this.ctx.logger.info({ ...outcome }, `${env}: ${outcome.outcome}`);
+    // Known at once, so that processes a daemon lost in this very pass are recognised as managed.
+    if (outcome.namespace) this.namespaces.add(outcome.namespace);
     return outcome;
   }
 

@@ -123,7 +123,8 @@ export async function reportFailure(ctx: ControllerContext, env: string, tip: st
   const required = requiredApprovals(ctx.approvalFloor[env] ?? 0, state?.policy.approvals.required);
   const decision = evaluateApproval(facts, required, ctx.allowedSigners);
   const problems = [failure.message];
-  return report(ctx, env, { tip, facts, decision, outcome: 'failed', reason: failure.reason, message: failure.message, problems, results: [], running: memory.lastGood, state, liveKnown: false, conditions: pass.conditions });
+  const out = await report(ctx, env, { tip, facts, decision, outcome: 'failed', reason: failure.reason, message: failure.message, problems, results: [], running: memory.lastGood, state, liveKnown: false, conditions: pass.conditions });
+  return { ...out, ...(state ? { namespace: state.namespace } : {}) };
 }
 
 interface ReportInput {

@@ -65,7 +65,13 @@ export class GitSource {
       }
       const git = gitAt(mirror);
       await git.raw(['config', 'remote.origin.url', url]);
-      const branch = opts.branch ?? (await GitSource.defaultBranch(gitAt(mirror, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS }), url));
+      const branch = opts.branch ?? (await GitSource.defaultBranch(gitAt(mirror, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS }), url).catch(async (err: unknown) => {
+        // Started while the remote is away: the mirror knows the branch it followed, and that is enough to run on.
+        const known = (await git.raw(['for-each-ref', '--format=%(refname:strip=2)', 'refs/heads'])).split('\n').filter(Boolean);
+        if (known.length !== 1) throw err;
+        opts.logger?.warn({ err, branch: known[0] }, 'cannot ask the repository for its default branch; following the branch the mirror holds');
+        return known[0]!;
+      }));
       return new GitSource(url, mirror, releases, branch, opts.logger);
     } catch (err) {
       throw new UnreachableError(`cannot read the manifest repository ${opts.repo}`, { cause: err });
