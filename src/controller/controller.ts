@@ -232,12 +232,13 @@ export class Controller {
     } catch (err) {
       if (!(err instanceof SourceUnreachableError)) throw err;
       const reason = err.branchDeleted ? `branch ${this.ctx.source.branch} was deleted from the repository` : firstLine(err.cause ?? err);
+      const last = this.lastRevision ?? (await this.ctx.source.lastFetched());
       if (this.sourceDown?.reason !== reason) {
-        this.ctx.logger.warn({ err, reason }, 'cannot fetch the manifest repository; going on with the last fetched revision');
+        // Logged once per outage (and when its reason changes), not at every interval.
+        if (last) this.ctx.logger.warn({ err, reason, revision: last }, 'cannot fetch the manifest repository; going on with the last fetched revision');
+        else this.ctx.logger.error({ err, reason }, 'cannot fetch the manifest repository and no revision was fetched before; nothing to reconcile until it can be');
         this.sourceDown = { since: this.sourceDown?.since ?? new Date().toISOString(), reason, ...(err.branchDeleted ? { branchDeleted: true } : {}) };
       }
-      const last = this.lastRevision ?? (await this.ctx.source.lastFetched());
-      if (!last) this.ctx.logger.error('no revision fetched yet; nothing to reconcile until the repository can be fetched');
       return last;
     }
   }
