@@ -10,7 +10,6 @@ import type { Pm2Client } from '../adapters/pm2.js';
 import type { Pm2Entry } from '../domain/live.js';
 import type { EvidenceReport } from '../report/evidence.js';
 import type { StatusRepo } from '../report/status-repo.js';
-import { capProblems } from './failure.js';
 import { digest } from '../report/canonical.js';
 import type { EnvMemory, StateStore } from './state-store.js';
 
@@ -21,7 +20,8 @@ export function memoryFromEvidence(reports: readonly EvidenceReport[], host: str
   const newest = mine[0];
   if (!newest) return memory;
   const key = `${newest.provenance.revision}:${newest.outcome}`;
-  memory.lastReportKey = newest.reason ? `${key}:${newest.reason}:${digest(capProblems(newest.problems)).slice(0, 12)}` : key;
+  // Reports hold their problems already capped, as the key is computed from (environment.ts reportKey).
+  memory.lastReportKey = newest.reason ? `${key}:${newest.reason}:${digest(newest.problems).slice(0, 12)}` : key;
   for (const r of mine) {
     if (!memory.lastGood && r.outcome === 'converged') memory.lastGood = r.provenance.revision;
     if (!memory.lastGood && r.outcome === 'rolled-back' && r.rollback) memory.lastGood = r.rollback.to;
