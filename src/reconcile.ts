@@ -105,8 +105,11 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     });
     const t2 = clock.now();
     const base = { environment: state.environment, namespace: state.namespace, revision: input.revision, drifts, plan: thePlan };
-    if (!input.apply) {
-      return { ...base, results: [], live, converged: thePlan.actions.length === 0 && !thePlan.holds.some((h) => h.blocking), timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: 0 } };
+    // A refused plan (it would delete more than the prune limit allows) changes nothing that runs.
+    if (!input.apply || thePlan.refusal) {
+      const converged = thePlan.actions.length === 0 && !thePlan.holds.some((h) => h.blocking) && !thePlan.refusal;
+      if (thePlan.refusal) logger.warn({ environment: state.environment, revision: input.revision, deletes: thePlan.refusal.deletes, managed: thePlan.refusal.managed }, thePlan.refusal.reason);
+      return { ...base, results: [], live, converged, timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: 0 } };
     }
     logger.info({ environment: state.environment, revision: input.revision, actions: thePlan.actions.length }, 'applying plan');
     deps.onPlan?.(thePlan);

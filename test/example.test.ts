@@ -36,7 +36,7 @@ describe('bundled example manifests', () => {
     expect(task(staging, 'stg-api').dependsOn).toEqual(['stg-migrate']);
     expect(task(dev, 'migrate').type).toBe('job');
     expect(task(dev, 'migrate').process.autorestart).toBe(false);
-    expect(prod.policy).toEqual({ prune: true, selfHeal: true, rollback: true, approvals: { required: 2 } });
+    expect(prod.policy).toEqual({ prune: true, selfHeal: true, rollback: true, pruneLimit: '50%', approvals: { required: 2 } });
   });
 
   it('renders byte-identically twice, as YAML and as JSON', async () => {

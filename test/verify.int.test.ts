@@ -8,7 +8,7 @@ import { git, gitFixture, type GitFixture } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
 import { tinyRepo } from './helpers/tiny-repo.js';
 
-const PORT = 26020;
+const PORT = 24600;
 const NS = 'ver-gitops';
 const PUSHES = 10;
 const STATUS = 'pm2-gitops/status';

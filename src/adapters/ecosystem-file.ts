@@ -7,13 +7,24 @@ import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
-import { parse } from 'yaml';
 import { ValidationError } from '../domain/errors.js';
+import { parseManifestFile } from '../manifest/parse.js';
 
 function unwrapModule(mod: unknown): unknown {
   const m = mod as Record<string, unknown> | undefined;
   if (m && typeof m === 'object' && !('apps' in m) && 'default' in m) return m.default;
   return m;
+}
+
+/**
+ * A YAML ecosystem file through the manifest parser, so that it is held to the
+ * same rules: no aliases left unresolved, no tags that are not JSON data, no
+ * message quoting its text.
+ */
+function readYaml(file: string, text: string): unknown {
+  const parsed = parseManifestFile(file, text);
+  if (parsed.diagnostics.length) throw new ValidationError(`cannot read ecosystem file ${file}`, parsed.diagnostics);
+  return parsed.documents[0]?.value;
 }
 
 /** Loads an ecosystem file; throws ValidationError naming the file when it cannot be read or parsed. */
@@ -22,13 +33,14 @@ export async function readEcosystemFile(file: string): Promise<unknown> {
   const ext = extname(abs);
   try {
     if (ext === '.json') return runInNewContext(`(${readFileSync(abs, 'utf8')})`, {}, { filename: abs, timeout: 1000 });
-    if (ext === '.yaml' || ext === '.yml') return parse(readFileSync(abs, 'utf8')) as unknown;
+    if (ext === '.yaml' || ext === '.yml') return readYaml(file, readFileSync(abs, 'utf8'));
     if (ext === '.mjs') return unwrapModule(await import(pathToFileURL(abs).href));
     if (ext === '.js' || ext === '.cjs') {
       const require = createRequire(abs);
       return unwrapModule(require(abs));
     }
   } catch (err) {
+    if (err instanceof ValidationError) throw err;
     throw new ValidationError(`cannot read ecosystem file ${file}: ${(err as Error).message.split('\n')[0]}`, [], { cause: err });
   }
   throw new ValidationError(`cannot read ecosystem file ${file}: expected a .js, .cjs, .mjs, .json, .yaml or .yml file`);

@@ -3,10 +3,16 @@ import { reconcileOnce } from '../reconcile.js';
 import { COLOR, formatLive, formatPlan, formatResults, PLAIN } from './format.js';
 import type { CliIo, SourceOptions } from './io.js';
 import { openSession } from './session.js';
+import { refuseUnderController } from './apply-guard.js';
 
-/** `pm2-gitops apply`: reconcile once; exit 4 when an action failed or a failed job blocks. */
-export async function applyCommand(opts: SourceOptions & { concurrency?: string }, io: CliIo): Promise<number> {
+/**
+ * `pm2-gitops apply`: reconcile once; exit 4 when an action failed or a failed
+ * job blocks, exit 2 while a controller runs the environment on this daemon
+ * (unless --force).
+ */
+export async function applyCommand(opts: SourceOptions & { concurrency?: string; force?: boolean }, io: CliIo): Promise<number> {
   const s = await openSession(opts);
+  await refuseUnderController(s, opts.force);
   const style = io.isTty ? COLOR : PLAIN;
   let result;
   try {
@@ -25,6 +31,7 @@ export async function applyCommand(opts: SourceOptions & { concurrency?: string 
       converged: result.converged,
       actions: result.results.map((r) => ({ task: r.task, action: r.action, reason: r.reason, result: r.result, message: r.message, patch: r.patch, startedAt: r.startedAt, durationMs: r.durationMs })),
       holds: result.plan.holds,
+      ...(result.plan.refusal ? { refusal: result.plan.refusal } : {}),
       inSync: result.plan.inSync,
     }, null, 2)}\n`);
   } else {
@@ -32,6 +39,7 @@ export async function applyCommand(opts: SourceOptions & { concurrency?: string 
     if (result.results.length) io.out(formatResults(result.results, style));
     io.out(`\n${style.bold(`${result.environment} (namespace ${result.namespace}) at ${result.revision}:`)}\n${formatLive(result.live, Date.now())}`);
   }
+  if (result.plan.refusal) throw new ApplyError(`apply of ${result.environment} was not run: ${result.plan.refusal.reason}`);
   if (!result.converged) {
     const failed = result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task} (${r.result}: ${r.message})`);
     const blocking = result.plan.holds.filter((h) => h.blocking).map((h) => `${h.task} (${h.reason})`);

@@ -44,6 +44,7 @@ export function formatPlan(plan: Plan, s: Style): string {
     lines.push(`  ${i + 1}. ${a.action.padEnd(7)} ${a.task}${deps}: ${a.reason}`);
   });
   for (const h of plan.holds) lines.push(s.yellow(`  hold    ${h.task}: ${h.reason}`));
+  if (plan.refusal) lines.push(s.red(`  HELD    ${plan.refusal.reason}`));
   if (plan.actions.length === 0 && plan.holds.length === 0) lines.push('  nothing to do: live state matches the manifests');
   return `${lines.join('\n')}\n`;
 }

@@ -52,6 +52,7 @@ function build(): Command {
 
   sourceOptions(program.command('apply').description('reconcile once: run the plan and print the actions and their results'))
     .option('--concurrency <n>', 'actions that may run at once', '8')
+    .option('--force', 'apply even while a controller runs the environment on this PM2 daemon (it is refused otherwise, exit 2)', false)
     .action(lazy(async () => (await import('./apply.js')).applyCommand));
 
   program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM')
@@ -63,10 +64,18 @@ function build(): Command {
     .option('--resync <duration>', 'how often to reconcile even when nothing changed', '3m')
     .option('--state-dir <dir>', 'where the controller keeps its clone, releases and state (default ~/.pm2-gitops)')
     .option('--signing-key <file>', 'Ed25519 key (keygen) that signs evidence and status commits (default: one kept in the state dir, evidence only)')
+    .option('--rotate-key', 'go on with a new signing key: record a key rotation in each environment\'s evidence chain (with no --signing-key and a lost state-dir key: create the new pair there)', false)
+    .option('--previous-key <file>', 'the old private key, so that it signs the key rotation record too')
     .option('--allowed-signers <file>', 'SSH allowed-signers file of the people who may sign and approve')
     .option('--require-approvals <env=n>', 'minimum approvals for an environment (repeatable)', collect, [])
     .option('--host <name>', 'this host\'s name in status and evidence (default: the hostname)')
     .option('--concurrency <n>', 'actions that may run at once', '8')
+    .addHelpText('after', `
+Exit codes: 0 after SIGTERM/SIGINT; 2 refused before anything runs changes: invalid flags, another live
+controller holds the state dir or an --env environment on this PM2 daemon (the message names the lock
+file, the holder's pid, host and start time), or the evidence chain is signed by another key (use
+--rotate-key); 6 git or PM2 unreachable. Without --env, environments another controller holds are
+skipped and logged.`)
     .action(lazy(async () => (await import('./run.js')).runCommand));
 
   program.command('status').description('print the status of an environment from the status branch')
@@ -78,13 +87,13 @@ function build(): Command {
   program.command('verify').description('check signatures and the hash chain of evidence reports (exit 5 when invalid)')
     .option('--repo <path|url>', 'manifest repository', '.')
     .option('--env <name>', 'environment (default: all)')
-    .requiredOption('--public-key <file>', 'the controller\'s public key (signing.pub)')
+    .option('--public-key <file>', 'a trusted public key file (signing.pub, or one key per line); repeat it for the keys of rotations', collect, [])
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./verify.js')).verifyCommand));
 
   program.command('keygen').description('create the controller\'s Ed25519 signing key pair')
     .requiredOption('--out <dir>', 'folder for signing.key and signing.pub')
-    .option('--force', 'replace an existing key pair', false)
+    .option('--force', 'make a new pair even where one exists (the old files are kept as signing.key.<keyid> and signing.pub.<keyid>)', false)
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./keygen.js')).keygenCommand));
 

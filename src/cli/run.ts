@@ -1,21 +1,23 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { homedir, hostname } from 'node:os';
-import { writeFileAtomic } from '../adapters/fs.js';
+import { ControllerLeases } from '../adapters/controller-lease.js';
 import { createLogger } from '../adapters/logger.js';
-import { Pm2Client } from '../adapters/pm2.js';
+import { Pm2Client, pm2Home } from '../adapters/pm2.js';
 import { Controller } from '../controller/controller.js';
-import { preferSmallHeap } from '../controller/runtime.js';
 import { rebuildState } from '../controller/rebuild.js';
+import { preferSmallHeap } from '../controller/runtime.js';
 import { StateStore } from '../controller/state-store.js';
 import { ValidationError } from '../domain/errors.js';
-import { generateSigningKey, parsePrivateKey } from '../report/keys.js';
 import { StatusRepo } from '../report/status-repo.js';
+import { AppliedRefs } from '../source/applied-refs.js';
 import { parseAllowedSigners } from '../source/approval.js';
 import { GitSource, isLocalRepo } from '../source/git-source.js';
 import { parseDuration } from './duration.js';
 import type { CliIo } from './io.js';
+import { EnvironmentClaims } from './run-claims.js';
+import { loadSigningKeys } from './run-keys.js';
 
 export interface RunOptions {
   repo: string;
@@ -26,6 +28,10 @@ export interface RunOptions {
   resync: string;
   stateDir?: string;
   signingKey?: string;
+  /** Continue the evidence chains with this key, writing a key rotation record. */
+  rotateKey?: boolean;
+  /** The old private key, so that it signs the rotation record too. */
+  previousKey?: string;
   allowedSigners?: string;
   requireApprovals: string[];
   host?: string;
@@ -45,34 +51,52 @@ function approvalFloor(flags: string[]): Record<string, number> {
   return out;
 }
 
-/** The evidence signing key: --signing-key, else one kept (and created once) in the state dir. */
-function loadKeys(stateDir: string, file: string | undefined): { privateKey: KeyObject; publicKey: KeyObject; file: string } {
-  const keyFile = file ? resolve(file) : join(stateDir, 'signing.key');
-  if (!file && !existsSync(keyFile)) {
-    const pair = generateSigningKey('pm2-gitops');
-    // Atomic: a key truncated by a crash would stop every later start.
-    writeFileAtomic(join(stateDir, 'signing.pub'), pair.publicText);
-    writeFileAtomic(keyFile, pair.privateText, { mode: 0o600 });
+/** Environment names from --env end up in file names: check them like manifest names. */
+function environmentNames(names: string[]): string[] {
+  for (const name of names) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new ValidationError(`--env: expected an environment name ([a-z0-9][a-z0-9-]*), got a name of ${name.length} characters`);
   }
-  try {
-    const privateKey = parsePrivateKey(readFileSync(keyFile, 'utf8'));
-    return { privateKey, publicKey: createPublicKey(privateKey), file: keyFile };
-  } catch (err) {
-    throw new ValidationError(`cannot read the signing key ${keyFile}: ${(err as Error).message}`, [], { cause: err });
-  }
+  return names;
 }
 
-/** `pm2-gitops run`: the controller loop, until SIGTERM or SIGINT. */
+/** A URL without its user and password: lease files and messages name the repository, never a token in it. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+function stateDirOf(opts: RunOptions, url: string): string {
+  const root = resolve(opts.stateDir ?? join(homedir(), '.pm2-gitops'));
+  return join(root, `${basename(url).replace(/\.git$/, '').replace(/[^A-Za-z0-9._-]/g, '-') || 'repo'}-${createHash('sha256').update(`${url}\n${opts.path}`).digest('hex').slice(0, 10)}`);
+}
+
+/**
+ * `pm2-gitops run`: the controller loop, until SIGTERM or SIGINT. Refuses to
+ * start (ConflictError, exit 2) while another live controller holds its state
+ * dir or a named environment on this PM2 daemon, or when a signing key would
+ * change without a rotation record.
+ */
 export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
   preferSmallHeap();
   for (const name of SECRET_VARS) delete process.env[name];
+  const envs = environmentNames(opts.env);
   const url = isLocalRepo(opts.repo) ? resolve(opts.repo) : opts.repo;
-  const root = resolve(opts.stateDir ?? join(homedir(), '.pm2-gitops'));
-  const stateDir = join(root, `${basename(url).replace(/\.git$/, '').replace(/[^A-Za-z0-9._-]/g, '-') || 'repo'}-${createHash('sha256').update(`${url}\n${opts.path}`).digest('hex').slice(0, 10)}`);
-  mkdirSync(stateDir, { recursive: true });
+  const stateDir = stateDirOf(opts, url);
+  const leases = new ControllerLeases({ repo: withoutCredentials(url), stateDir, pm2Home: pm2Home() });
+  try {
+    await leases.holdStateDir();
+    // Before PM2 is touched: a refused controller starts no daemon and changes nothing.
+    for (const env of envs) await leases.hold(env);
+    return await runController(opts, io, { url, stateDir, envs, leases });
+  } finally {
+    leases.releaseAll();
+  }
+}
+
+async function runController(opts: RunOptions, io: CliIo, at: { url: string; stateDir: string; envs: string[]; leases: ControllerLeases }): Promise<number> {
+  const { url, stateDir } = at;
   const logger = createLogger();
   const host = opts.host ?? hostname();
-  const keys = loadKeys(stateDir, opts.signingKey);
+  const keys = loadSigningKeys(stateDir, { signingKey: opts.signingKey, previousKey: opts.previousKey, rotateKey: opts.rotateKey });
   const allowedSigners = opts.allowedSigners ? parseAllowedSigners(readFileSync(resolve(opts.allowedSigners), 'utf8')) : [];
   const source = await GitSource.open({ repo: url, branch: opts.branch, stateDir, logger });
   const status = await StatusRepo.open({
@@ -82,26 +106,32 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
     logger,
     ...(opts.signingKey && readFileSync(keys.file, 'utf8').includes('OPENSSH') ? { signingKeyFile: keys.file } : {}),
   });
-  const pm2 = await Pm2Client.connect();
+  const appliedRefs = new AppliedRefs({ mirror: source.mirror, stateDir, logger });
+  const now = (): Date => new Date();
   const store = new StateStore(stateDir);
+  const claims = new EnvironmentClaims({ leases: at.leases, status, store, keys, rotateKey: Boolean(opts.rotateKey), previousKeyGiven: Boolean(opts.previousKey), appliedRefs, host, logger, now });
+  await claims.holdAll(at.envs);
+  const pm2 = await Pm2Client.connect();
   const warnings = [...status.repairs];
   if (store.damaged) warnings.push(await rebuildState(store, { status, pm2, host, logger }));
   const controller = new Controller({
-    source, status, pm2, logger, stateDir, host, store, warnings,
+    source, status, pm2, logger, stateDir, host, appliedRefs,
+    store, warnings,
     path: opts.path,
     allowedSigners,
     ...(opts.allowedSigners ? { allowedSignersFile: resolve(opts.allowedSigners) } : {}),
     approvalFloor: approvalFloor(opts.requireApprovals),
     keys,
     concurrency: Number(opts.concurrency),
-    now: () => new Date(),
+    now,
   }, {
-    environments: opts.env,
+    environments: at.envs,
     intervalMs: parseDuration(opts.interval, '--interval'),
     resyncMs: parseDuration(opts.resync, '--resync'),
+    claim: (names) => claims.admit(names),
   });
-  logger.info({ repo: url, branch: source.branch, path: opts.path, stateDir, host }, 'controller starting');
-  io.err(`pm2-gitops: following ${url} branch ${source.branch} (state in ${stateDir})\n`);
+  logger.info({ repo: withoutCredentials(url), branch: source.branch, path: opts.path, stateDir, host, signingKey: keys.id }, 'controller starting');
+  io.err(`pm2-gitops: following ${withoutCredentials(url)} branch ${source.branch} (state in ${stateDir})\n`);
   const stopped = new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping after the current step');

@@ -55,6 +55,7 @@ async function apply(ctx: ControllerContext, env: string, revision: string, stat
       ctx.store.update(env, (m) => { m.pending = { revision, sequence: journal.sequence, plannedActions: plan.actions.length, at: ctx.now().toISOString() }; });
     },
   });
+  await ctx.appliedRefs?.record(revision);
   if (!journal.resumed || !result.converged) return { result, unready: [] };
   const unready = await awaitUncheckedServices(ctx.pm2, state, result.results);
   return { result: { ...result, converged: unready.length === 0, live: await readLive(ctx.pm2, state) }, unready };
@@ -97,7 +98,12 @@ export async function applyTarget(ctx: ControllerContext, env: string, tip: stri
   v.result = applied.result;
   v.results.push(...applied.result.results);
   const failures = [...applied.result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${r.message ?? r.result}`), ...applied.unready];
-  if (applied.result.converged) {
+  if (applied.result.plan.refusal) {
+    // Held whole: nothing of the tip ran. The last good revision keeps running and self-healing.
+    v.outcome = 'held';
+    v.problems.push(applied.result.plan.refusal.reason);
+    if (target === tip && memory.lastGood && memory.lastGood !== tip) await fallBack(ctx, env, memory.lastGood, v, journal);
+  } else if (applied.result.converged) {
     if (target === tip) ctx.store.update(env, (m) => { m.lastGood = tip; });
   } else if (target === tip && state.policy.rollback && memory.lastGood && memory.lastGood !== tip) {
     const reason = failures.join('; ') || 'a failed job blocks the environment';

@@ -26,6 +26,8 @@ export interface ControllerOptions {
   resyncMs: number;
   /** How long stop() waits for the current step before leaving it to the next start; default 6 s. */
   stopWaitMs?: number;
+  /** Before each pass: the environments of the pass this controller may reconcile (others are held by another controller). */
+  claim?: (environments: string[]) => Promise<string[]>;
   /** Called after every pass (for tests, metrics and notifications). */
   onPass?: (pass: { revision: string; reasons: string[]; outcomes: EnvironmentOutcome[] }) => void;
 }
@@ -141,7 +143,8 @@ export class Controller {
       this.ctx.logger.error({ err, revision }, 'cannot read the commit');
       return unknownFacts(revision, err);
     });
-    const envs = await this.environmentsAt(revision);
+    const all = await this.environmentsAt(revision);
+    const envs = this.opts.claim ? await this.opts.claim(all) : all;
     const outcomes: EnvironmentOutcome[] = [];
     this.applying = true;
     try {

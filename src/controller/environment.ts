@@ -11,7 +11,7 @@ import type { Logger } from '../adapters/logger.js';
 import type { Pm2Client } from '../adapters/pm2.js';
 import type { Conditions, FailureReason } from '../domain/failure.js';
 import type { LiveTask } from '../domain/live.js';
-import type { DesiredState } from '../domain/manifest.js';
+import { DEFAULT_POLICY, type DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
@@ -42,6 +42,8 @@ export interface ControllerContext {
   approvalFloor: Record<string, number>;
   keys?: { privateKey: KeyObject; publicKey: KeyObject };
   concurrency?: number;
+  /** Keeps each applied revision reachable on the remote (refs/pm2-gitops/applied/<sha>). */
+  appliedRefs?: { record(revision: string): Promise<void> };
   /** Repairs made at start (damaged state files), shown in every status file this run writes. */
   warnings?: string[];
   now(): Date;
@@ -164,7 +166,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     signature: { verified: r.facts.signature.verified && r.facts.signature.code === 'G', ...(r.facts.signature.signer ? { signer: r.facts.signature.signer } : {}), ...(r.facts.signature.key ? { key: r.facts.signature.key } : {}), detail: r.facts.signature.detail },
     approvers: r.decision.approvers,
   };
-  const policy = r.state?.policy ?? { prune: false, selfHeal: false, rollback: false, approvals: { required: 0 } };
+  const policy = r.state?.policy ?? DEFAULT_POLICY;
   const precedence = { policy, approvals: { required: r.decision.required, granted: r.decision.granted, ok: r.decision.ok, reasons: r.decision.reasons } };
   const key = reportKey(r);
   const resumed = r.interrupted;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Pm2Entry } from '../domain/live.js';
+import { DEFAULT_POLICY } from '../domain/manifest.js';
 import type { EvidenceReport } from '../report/evidence.js';
 import { memoryFromEvidence, revisionsFromMarkers } from './rebuild.js';
 
@@ -7,7 +8,7 @@ function report(sequence: number, revision: string, outcome: EvidenceReport['out
   return {
     apiVersion: 'pm2-gitops/v1', kind: 'EvidenceReport', environment: 'dev', host: 'h1', timestamp: `2026-01-01T00:00:0${sequence}.000Z`, sequence, outcome,
     provenance: { revision, signature: { verified: false, detail: '' }, approvers: [] },
-    precedence: { policy: { prune: true, selfHeal: true, rollback: true, approvals: { required: 0 } }, approvals: { required: 0, granted: 0, ok: true, reasons: [] } },
+    precedence: { policy: { ...DEFAULT_POLICY, prune: true, selfHeal: true, rollback: true }, approvals: { required: 0, granted: 0, ok: true, reasons: [] } },
     reproducibility: {}, drifts: [], actions: [], liveDigest: '', problems: [], previous: null, ...over,
   };
 }

@@ -70,3 +70,14 @@ export class SourceUnreachableError extends UnreachableError {
     this.branchDeleted = options?.branchDeleted ?? false;
   }
 }
+
+/**
+ * Thrown when another controller holds what this command needs (an
+ * environment on this PM2 daemon, a state dir) or when the evidence chain's
+ * signing key does not match: refused before anything runs changes (exit 2).
+ */
+export class ConflictError extends GitopsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.invalid, options);
+  }
+}

@@ -65,10 +65,18 @@ export interface PatchSpec {
 
 export interface ApprovalPolicy { required: number }
 
+/**
+ * How many managed tasks one reconcile may delete: a count (`3`) or a share of
+ * the environment's managed tasks (`"50%"`). A plan that deletes more, or every
+ * managed task unless the limit is `"100%"`, is held whole.
+ */
+export type PruneLimit = number | `${number}%`;
+
 export interface Policy {
   prune: boolean;
   selfHeal: boolean;
   rollback: boolean;
+  pruneLimit: PruneLimit;
   approvals: ApprovalPolicy;
 }
 
@@ -123,5 +131,6 @@ export const DEFAULT_POLICY: Policy = {
   prune: false,
   selfHeal: false,
   rollback: false,
+  pruneLimit: '50%',
   approvals: { required: 0 },
 };

@@ -45,6 +45,20 @@ export interface Hold {
   blocking: boolean;
 }
 
+/**
+ * Why a whole plan is held: applying it would destroy more than the policy
+ * allows. None of its actions runs.
+ */
+export interface PlanRefusal {
+  kind: 'prune-limit';
+  /** What is held and how to allow it. */
+  reason: string;
+  deletes: number;
+  /** Managed tasks of the environment in PM2 before the plan. */
+  managed: number;
+  limit: string;
+}
+
 /** The ordered actions that bring live state to the desired state. */
 export interface Plan {
   environment: string;
@@ -53,6 +67,8 @@ export interface Plan {
   actions: Action[];
   holds: Hold[];
   inSync: string[];
+  /** Set when the plan must not be applied at all. */
+  refusal?: PlanRefusal;
 }
 
 export type ActionOutcome = 'ok' | 'failed' | 'skipped';

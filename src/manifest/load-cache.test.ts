@@ -3,18 +3,33 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ValidationError } from '../domain/errors.js';
 import { loadDesiredState } from './load.js';
 
-/** Every path read whole with readFileSync (read and decoded for parsing), in order; the real function still reads. */
-const reads = vi.hoisted(() => [] as string[]);
+/**
+ * Every path read whole for parsing (the loader takes its size with fstatSync
+ * first), and every path any bytes were read from, in order; the real
+ * functions still do the work.
+ */
+const reads = vi.hoisted(() => ({ whole: [] as string[], any: [] as string[], opened: new Map<number, string>() }));
 
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof fs>();
-  const readFileSync = ((path: fs.PathOrFileDescriptor, options?: unknown) => {
-    reads.push(String(path));
-    return (real.readFileSync as (p: fs.PathOrFileDescriptor, o?: unknown) => unknown)(path, options);
-  }) as typeof fs.readFileSync;
-  return { ...real, default: { ...real, readFileSync }, readFileSync };
+  const openSync = ((path: fs.PathLike, ...rest: unknown[]) => {
+    const fd = (real.openSync as (p: fs.PathLike, ...r: unknown[]) => number)(path, ...rest);
+    reads.opened.set(fd, String(path));
+    return fd;
+  }) as typeof fs.openSync;
+  const fstatSync = ((fd: number, ...rest: unknown[]) => {
+    reads.whole.push(reads.opened.get(fd) ?? '');
+    return (real.fstatSync as (f: number, ...r: unknown[]) => unknown)(fd, ...rest);
+  }) as typeof fs.fstatSync;
+  const readSync = ((fd: number, ...rest: unknown[]) => {
+    reads.any.push(reads.opened.get(fd) ?? '');
+    return (real.readSync as (f: number, ...r: unknown[]) => number)(fd, ...rest);
+  }) as typeof fs.readSync;
+  const patched = { openSync, fstatSync, readSync };
+  return { ...real, default: { ...real, ...patched }, ...patched };
 });
 
 const ENVIRONMENT = `apiVersion: pm2-gitops/v1
@@ -40,7 +55,18 @@ function ports(): Record<string, string> {
   return Object.fromEntries(state.tasks.map((t) => [t.name, t.process.env!.PORT!]));
 }
 
-const readsOf = (name: string) => reads.filter((p) => p === file(name)).length;
+/** The ValidationError the render of environment dev throws. */
+function refusal(): ValidationError {
+  try {
+    loadDesiredState({ repoRoot: root, path: 'deploy' }, 'dev');
+  } catch (error) {
+    if (error instanceof ValidationError) return error;
+    throw error;
+  }
+  throw new Error('environment dev rendered');
+}
+
+const readsOf = (name: string) => reads.whole.filter((p) => p === file(name)).length;
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'pm2gt-load-cache-'));
@@ -49,7 +75,8 @@ beforeEach(() => {
   mkdirSync(join(root, 'deploy/apps'), { recursive: true });
   writeFileSync(join(root, 'deploy/apps/server.js'), '');
   writeFileSync(join(root, 'deploy/environments/dev/environment.yaml'), ENVIRONMENT);
-  reads.length = 0;
+  reads.whole.length = 0;
+  reads.any.length = 0;
 });
 
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -90,13 +117,20 @@ describe('loadDesiredState kept files', () => {
     expect(readsOf('resized')).toBe(3);
   });
 
-  it('renders a file that is not valid UTF-8 the same every time, and sees its changes', () => {
+  it('[invalid-utf8] refuses a file that is not valid UTF-8 every time, naming its line, and renders it once fixed', () => {
     const invalid = (port: number) => Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9, 0xff, 0x0a]), Buffer.from(task('latin', port))]);
     writeFileSync(file('latin'), invalid(8001));
-    expect(ports()).toEqual({ latin: '8001' });
-    expect(ports()).toEqual({ latin: '8001' });
+    for (let i = 0; i < 2; i++) {
+      const error = refusal();
+      expect(error.diagnostics).toEqual([expect.objectContaining({ file: 'deploy/base/latin.yaml', line: 1, column: 6, pointer: '' })]);
+      expect(error.diagnostics[0]!.message).toMatch(/^not UTF-8 text: invalid UTF-8 byte sequence at line 1, column 6/);
+    }
+    // Kept as its bytes: the unchanged file is not read whole again.
+    expect(readsOf('latin')).toBe(1);
     writeFileSync(file('latin'), invalid(8002));
-    expect(ports()).toEqual({ latin: '8002' });
+    expect(refusal().diagnostics).toHaveLength(1);
+    writeFileSync(file('latin'), task('latin', 8003));
+    expect(ports()).toEqual({ latin: '8003' });
   });
 
   it('sees manifest files added, removed and renamed between renders, and a directory in place of a file', () => {
@@ -130,7 +164,7 @@ describe('loadDesiredState kept files', () => {
   });
 
   it('checks a manifest file larger than the reused working buffer the same way', () => {
-    const padding = `# ${'x'.repeat(5 * 1024 * 1024)}\n`;
+    const padding = `# ${'x'.repeat(900 * 1024)}\n`;
     writeFileSync(file('large'), padding + task('large', 9001));
     expect(ports()).toEqual({ large: '9001' });
     expect(ports()).toEqual({ large: '9001' });
@@ -138,5 +172,21 @@ describe('loadDesiredState kept files', () => {
     writeFileSync(file('large'), padding + task('large', 9002));
     expect(ports()).toEqual({ large: '9002' });
     expect(readsOf('large')).toBe(2);
+  });
+
+  it('[file-size] refuses a file over 1 MiB from its size alone, before reading any of it', () => {
+    const size = 100 * 1024 * 1024;
+    const fd = fs.openSync(file('huge'), 'w');
+    fs.ftruncateSync(fd, size); // a sparse file: 100 MB on no disk space
+    fs.closeSync(fd);
+    writeFileSync(file('small'), task('small', 9100));
+    const error = refusal();
+    expect(error.diagnostics).toEqual([{
+      file: 'deploy/base/huge.yaml', line: 1, column: 1, pointer: '',
+      message: `file is too large: ${size} bytes, the limit is 1048576 bytes (1 MiB) per manifest file; split it into several files`,
+    }]);
+    expect(reads.any.filter((p) => p === file('huge'))).toEqual([]);
+    rmSync(file('huge'));
+    expect(ports()).toEqual({ small: '9100' });
   });
 });

@@ -2,13 +2,15 @@
  * load (I/O): reads the manifest files of a repository working tree and
  * renders one environment from them.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
-import { render } from '../render/render.js';
+import { renderDesiredState } from './desired.js';
+import { holdsBytes, readBounded } from './file-bytes.js';
 import { parseManifestFile, type ParsedDocument, type ParsedFile } from './parse.js';
+import { decodeManifest, tooLarge } from './text.js';
 import { copyValue, deepFreeze } from './values.js';
 
 const SKIP_DIRS = new Set(['node_modules']);
@@ -144,53 +146,11 @@ const parsedFiles = new Map<string, KeptFile>();
 const PARSED_FILES_LIMIT = 20_000;
 
 interface KeptFile {
+  /** The decoded text ('' for a file that is not UTF-8 text). */
   text: string;
   parsed: ParsedFile;
-  /** The UTF-8 bytes of `text`: a file holding exactly these bytes needs no new read or parse. */
+  /** The file's bytes: a file holding exactly these bytes needs no new read or parse. */
   bytes: Buffer;
-}
-
-/** Working buffer for comparing files with their kept bytes; grows as needed (up to SCRATCH_LIMIT) and is reused. */
-let scratch = Buffer.allocUnsafe(64 * 1024);
-const SCRATCH_LIMIT = 4 * 1024 * 1024;
-
-/**
- * Whether the file at `full` holds exactly `bytes`. The file is read into the
- * reused working buffer and compared byte for byte, so an unchanged file costs
- * no string, no Stats object and no parse, while any change of content (even
- * one that keeps the size and the modification time) is seen. Any error (the
- * file is gone, unreadable, a directory) answers false: the caller's plain read
- * then reports it as before.
- */
-function holdsBytes(full: string, bytes: Buffer): boolean {
-  const length = bytes.length;
-  let buffer = scratch;
-  if (buffer.length <= length) {
-    buffer = Buffer.allocUnsafe(Math.max(length + 1, scratch.length * 2));
-    // An unusually large file gets a buffer of its own, so that it is not held for good.
-    if (buffer.length <= SCRATCH_LIMIT) scratch = buffer;
-  }
-  let fd: number;
-  try {
-    fd = openSync(full, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    // Ask for one byte more than expected: a longer file fills it and differs.
-    let total = 0;
-    for (;;) {
-      const read = readSync(fd, buffer, total, length + 1 - total, null);
-      if (read === 0) break;
-      total += read;
-      if (total > length) return false;
-    }
-    return total === length && buffer.compare(bytes, 0, length, 0, length) === 0;
-  } catch {
-    return false;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function frozenDocument(doc: ParsedDocument): ParsedDocument {
@@ -213,20 +173,27 @@ function withoutSyntaxTree(parsed: ParsedFile, text: string): ParsedFile {
   });
 }
 
+/** What a file that is not UTF-8 text, or too large, parses to: its one problem. */
+function refusedFile(diagnostic: Diagnostic): ParsedFile {
+  return Object.freeze({ file: diagnostic.file, documents: Object.freeze([]) as unknown as ParsedDocument[], diagnostics: Object.freeze([Object.freeze(diagnostic)]) as Diagnostic[], unreadable: Object.freeze([]) as unknown as ParsedDocument[] });
+}
+
 /**
  * Reads and parses one file (repository-relative `file` at absolute `full`),
- * reusing the kept parse when the file holds the same text; the result is
+ * reusing the kept parse when the file holds the same bytes; the result is
  * shared and deeply frozen.
  */
 function parseFile(file: string, full: string): ParsedFile {
   let entry = parsedFiles.get(file);
   if (entry && holdsBytes(full, entry.bytes)) return entry.parsed;
-  const text = readFileSync(full, 'utf8');
-  if (entry?.text !== text) {
+  const bytes = readBounded(full);
+  if (typeof bytes === 'number') return refusedFile(tooLarge(file, bytes));
+  if (!entry?.bytes.equals(bytes)) {
     if (parsedFiles.size >= PARSED_FILES_LIMIT) parsedFiles.clear();
-    // Kept as the bytes of the decoded text: for a file that is not valid UTF-8 they differ
-    // from the file's, and such a file is simply read (and compared as text) every time.
-    entry = { text, parsed: withoutSyntaxTree(parseManifestFile(file, text), text), bytes: Buffer.from(text, 'utf8') };
+    const decoded = decodeManifest(file, bytes);
+    entry = 'text' in decoded
+      ? { text: decoded.text, parsed: withoutSyntaxTree(parseManifestFile(file, decoded.text), decoded.text), bytes }
+      : { text: '', parsed: refusedFile(decoded.problem), bytes };
     parsedFiles.set(file, entry);
   }
   return entry.parsed;
@@ -275,20 +242,11 @@ export function readManifestFiles(source: ManifestSource): ParsedFile[] {
 export function loadDesiredState(source: ManifestSource, environment: string): DesiredState {
   const root = resolve(source.repoRoot);
   // The render never changes its input and shares nothing of it with its result: no copy is needed.
-  const files = readSharedFiles(source);
-  const result = render({
-    files,
+  return renderDesiredState({
+    files: readSharedFiles(source),
     environment,
     manifestRoot: toPosix(relative(root, resolve(root, source.path ?? '.'))),
     repoRoot: toPosix(root),
     fileExists: (path) => existsSync(sep === '/' && PLAIN_PATH.test(path) ? child(root, path) : join(root, ...path.split(posix.sep))),
   });
-  if (!result.state) {
-    const count = result.diagnostics.length;
-    // No state must come with a reason; anything else is a defect, reported as one (exit 70).
-    if (count === 0) throw new Error(`rendering environment ${environment} produced neither a state nor a problem`);
-    const diagnostics = result.diagnostics.map((d) => ({ ...d }));
-    throw new ValidationError(`environment ${environment} is invalid: ${count} problem${count === 1 ? '' : 's'}`, diagnostics);
-  }
-  return result.state;
 }

@@ -55,13 +55,15 @@ describe('parseManifestFile', () => {
   it('turns syntax errors into diagnostics with file, line and document index, and keeps the good documents', () => {
     const text = 'kind: Task\nmetadata: { name: ok }\n---\nkind: Task\nmetadata:\n  name: [unclosed\n---\nkind: Task\nkind: Again\n';
     const parsed = parseManifestFile('bad.yaml', text);
-    expect(parsed.documents.map((d) => d.index)).toEqual([0]);
+    // The document with the duplicate key composes: it is kept (and checked on), its diagnostic keeps it from being applied.
+    expect(parsed.documents.map((d) => d.index)).toEqual([0, 2]);
+    expect(parsed.unreadable!.map((d) => d.index)).toEqual([1]);
     expect(parsed.diagnostics).toHaveLength(2);
     const [flow, duplicate] = parsed.diagnostics;
     expect(flow).toMatchObject({ file: 'bad.yaml', document: 1, pointer: '' });
     expect(flow!.line).toBeGreaterThanOrEqual(6);
     expect(flow!.message).toMatch(/^invalid YAML: /);
-    expect(duplicate).toMatchObject({ file: 'bad.yaml', document: 2, line: 9, column: 1, pointer: '', message: 'invalid YAML: Map keys must be unique' });
+    expect(duplicate).toEqual({ file: 'bad.yaml', document: 2, line: 9, column: 1, pointer: '', message: 'duplicate key: the keys of a map must be unique (the same key is also on line 8)' });
     // The message carries no "at line N, column M" suffix: the position is in the fields.
     for (const d of parsed.diagnostics) expect(d.message).not.toMatch(/at line \d+/);
   });
@@ -71,6 +73,15 @@ describe('parseManifestFile', () => {
       const parsed = parseManifestFile('empty.yaml', text);
       expect(parsed.documents).toEqual([]);
       expect(parsed.diagnostics).toEqual([]);
+    }
+  });
+
+  it('reads Windows line ends and a byte order mark as any other text', () => {
+    for (const text of [MULTI.replace(/\n/g, '\r\n'), `\uFEFF${MULTI}`]) {
+      const parsed = parseManifestFile('base/x.yaml', text);
+      expect(parsed.diagnostics).toEqual([]);
+      expect(parsed.documents.map((d) => d.value)).toEqual(parseManifestFile('base/x.yaml', MULTI).documents.map((d) => d.value));
+      expect(parsed.documents[0]!.locate('/spec/process/env/A')).toEqual({ line: 9, column: 15 });
     }
   });
 

@@ -27,8 +27,10 @@ describe('sortHead', () => {
 });
 
 describe('deepFreeze', () => {
-  it('freezes every nested value, also through recursive YAML aliases', () => {
-    const value = parseManifestFile('a.yaml', 'a: &x\n  b: *x\n  list: [1, { c: 2 }]\n').documents[0]!.value as { a: { b: unknown; list: [number, { c: number }] } };
+  it('freezes every nested value, also through shared and cyclic values', () => {
+    const a = { b: undefined as unknown, list: [1, { c: 2 }] as [number, { c: number }] };
+    a.b = a;
+    const value = { a };
     expect(deepFreeze(value)).toBe(value);
     expect(isDeeplyFrozen(value)).toBe(true);
     expect(value.a.b).toBe(value.a);

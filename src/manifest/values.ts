@@ -9,8 +9,8 @@ const deeplyFrozen = new WeakSet<object>();
 
 /**
  * Freezes `value` and everything reachable from it, and records it as deeply
- * frozen. Cycles (recursive YAML aliases) are fine: a node is frozen before its
- * children are visited, and frozen nodes are not visited again. Only nodes
+ * frozen. Shared values (YAML aliases) and cycles are fine: a node is frozen
+ * before its children are visited, and frozen nodes are not visited again. Only nodes
  * frozen here are expected to be frozen already, so a frozen node is taken as
  * deeply frozen.
  */

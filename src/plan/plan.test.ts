@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ComparableProcess, LiveTask } from '../domain/live.js';
 import { diff, type DesiredSide } from '../diff/diff.js';
-import { plan, dependencyLevels, type PlanTask } from './plan.js';
+import { checkPruneLimit, plan, dependencyLevels, type PlanTask } from './plan.js';
 
 const proc = (over: Partial<ComparableProcess> = {}): ComparableProcess => ({
   script: '/repo/app.cjs', cwd: '/repo', args: [], node_args: [], exec_interpreter: 'node', exec_mode: 'fork', instances: 1, autorestart: true, env: { A: '1' }, ...over,
@@ -115,5 +115,32 @@ describe('plan', () => {
   it('computes dependency levels without looping on cycles', () => {
     const levels = dependencyLevels([task('a', { dependsOn: ['b'] }), task('b', { dependsOn: ['a'] }), task('c', { dependsOn: ['a'] })]);
     expect([...levels.keys()].sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('[prune-limit] holds a plan that deletes more managed tasks than the prune limit allows (default 50%)', () => {
+    const lives = ['a', 'b', 'c', 'd'].map((n) => live(n, proc()));
+    const prune = { prune: true, selfHeal: true };
+    // Two of four (50%) may go; three may not, even though creates come with them.
+    const two = planFor([task('c'), task('d')], { c: proc(), d: proc() }, lives, prune);
+    expect(two.refusal).toBeUndefined();
+    expect(two.actions.filter((a) => a.action === 'delete')).toHaveLength(2);
+    const three = planFor([task('d'), task('new')], { d: proc(), new: proc() }, lives, prune);
+    expect(three.refusal).toMatchObject({ kind: 'prune-limit', deletes: 3, managed: 4, limit: '"50%"' });
+    expect(three.refusal!.reason).toContain('raise spec.policy.pruneLimit');
+    const raised = planFor([task('d'), task('new')], { d: proc(), new: proc() }, lives, { ...prune, pruneLimit: 3 } as typeof prune);
+    expect(raised.refusal).toBeUndefined();
+  });
+
+  it('[prune-limit] holds a plan that deletes every managed task unless the limit says "100%"', () => {
+    const lives = [live('only', proc())];
+    const gone = planFor([task('renamed')], { renamed: proc() }, lives, { prune: true, selfHeal: true });
+    expect(gone.refusal?.reason).toMatch(/every managed task \(1 of 1\)/);
+    expect(checkPruneLimit(4, 4, 10)).toBeUndefined();
+    expect(checkPruneLimit(4, 4, '90%')?.kind).toBe('prune-limit');
+    expect(checkPruneLimit(4, 4, '100%')).toBeUndefined();
+    expect(checkPruneLimit(0, 0, 0)).toBeUndefined();
+    expect(checkPruneLimit(1, 10, 0)?.deletes).toBe(1);
+    expect(checkPruneLimit(2, 10, '25%')).toBeUndefined();
+    expect(checkPruneLimit(3, 10, '25%')?.deletes).toBe(3);
   });
 });

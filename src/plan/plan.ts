@@ -3,8 +3,8 @@
  * (DESIGN.md section 3), with holds for what it deliberately leaves alone.
  */
 import type { LiveTask } from '../domain/live.js';
-import type { Policy } from '../domain/manifest.js';
-import type { Action, Drift, Hold, Plan } from '../domain/plan.js';
+import type { Policy, PruneLimit } from '../domain/manifest.js';
+import type { Action, Drift, Hold, Plan, PlanRefusal } from '../domain/plan.js';
 
 /** What the planner needs to know of a desired task. */
 export interface PlanTask {
@@ -25,7 +25,35 @@ export interface PlanInput {
   tasks: readonly PlanTask[];
   drifts: readonly Drift[];
   live: readonly LiveTask[];
-  policy: Pick<Policy, 'prune' | 'selfHeal'>;
+  policy: Pick<Policy, 'prune' | 'selfHeal'> & Partial<Pick<Policy, 'pruneLimit'>>;
+}
+
+/** The most deletes `limit` allows among `managed` tasks. */
+function allowedDeletes(limit: PruneLimit, managed: number): number {
+  if (typeof limit === 'number') return limit;
+  return Math.floor((Number(limit.slice(0, -1)) * managed) / 100);
+}
+
+/**
+ * The refusal of a plan that deletes more managed tasks than the policy allows,
+ * or every one of them (a typo in `resources`, a damaged checkout) unless the
+ * limit is "100%" or a count that covers them all on purpose.
+ */
+export function checkPruneLimit(deletes: number, managed: number, limit: PruneLimit = '50%'): PlanRefusal | undefined {
+  if (deletes === 0) return undefined;
+  const all = deletes >= managed;
+  const explicitAll = limit === '100%' || (typeof limit === 'number' && limit >= managed);
+  if (deletes <= allowedDeletes(limit, managed) && (!all || explicitAll)) return undefined;
+  const written = typeof limit === 'number' ? String(limit) : `"${limit}"`;
+  const what = all ? `every managed task (${deletes} of ${managed})` : `${deletes} of ${managed} managed tasks`;
+  return {
+    kind: 'prune-limit',
+    deletes,
+    managed,
+    limit: written,
+    reason: `held: this revision would delete ${what}, more than spec.policy.pruneLimit ${written} allows; nothing of it was applied. `
+      + 'If the deletions are intended, raise spec.policy.pruneLimit in the Environment manifest (a count, or "100%" to allow deleting every task) and commit.',
+  };
 }
 
 /** Dependency depth of each task (0 for tasks without dependencies); the plan's primary order. */
@@ -117,6 +145,7 @@ export function plan(input: PlanInput): Plan {
   }
   const phase = (a: Action): number => (a.action === 'delete' ? 1 : 0);
   actions.sort((a, b) => phase(a) - phase(b) || (levels.get(a.task) ?? 0) - (levels.get(b.task) ?? 0) || a.task.localeCompare(b.task));
+  const refusal = checkPruneLimit(actions.filter((a) => a.action === 'delete').length, input.live.length, input.policy.pruneLimit);
   return {
     environment: input.environment,
     namespace: input.namespace,
@@ -124,5 +153,6 @@ export function plan(input: PlanInput): Plan {
     actions,
     holds: holds.sort((a, b) => a.task.localeCompare(b.task)),
     inSync: inSync.sort(),
+    ...(refusal ? { refusal } : {}),
   };
 }

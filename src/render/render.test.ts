@@ -67,7 +67,7 @@ describe('render', () => {
     expect(state.environment).toBe('dev');
     expect(state.namespace).toBe('dev-ns');
     expect(state.file).toBe('deploy/environments/dev.yaml');
-    expect(state.policy).toEqual({ prune: true, selfHeal: false, rollback: false, approvals: { required: 0 } });
+    expect(state.policy).toEqual({ prune: true, selfHeal: false, rollback: false, pruneLimit: '50%', approvals: { required: 0 } });
     expect(state.tasks.map((t) => t.name)).toEqual(['admin', 'api', 'db', 'web']);
     const { api, db, admin } = byName(state);
     expect(api).toEqual({

@@ -1,7 +1,7 @@
 /**
- * Evidence reports (pure): build, sign and verify the signed, hash-chained
- * record of one reconcile. Files hold canonical JSON; the chain links each
- * report to the SHA-256 of the previous file's bytes.
+ * Evidence reports (pure): build and sign the signed, hash-chained record of
+ * one reconcile. Files hold canonical JSON; the chain links each report to the
+ * SHA-256 of the previous file's bytes (verify-evidence.ts checks a chain).
  */
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import type { FailureReason } from '../domain/failure.js';
@@ -28,7 +28,8 @@ export interface Precedence {
   approvals: { required: number; granted: number; ok: boolean; reasons: string[] };
 }
 
-export type Outcome = 'converged' | 'failed' | 'rolled-back' | 'not-approved' | 'invalid';
+/** `held`: the plan would delete more than the prune limit allows; nothing of it ran. */
+export type Outcome = 'converged' | 'failed' | 'rolled-back' | 'not-approved' | 'invalid' | 'held';
 
 export interface EvidenceInput {
   environment: string;
@@ -73,6 +74,16 @@ function signedBytes(report: EvidenceReport): Buffer {
   return Buffer.from(canonicalJson(body));
 }
 
+/** Whether a report's signature verifies with `publicKey` (false when unsigned). */
+export function reportSignatureValid(report: EvidenceReport, publicKey: KeyObject): boolean {
+  if (!report.signature) return false;
+  try {
+    return verify(null, signedBytes(report), publicKey, Buffer.from(report.signature.value, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
 /** Signs a report with an Ed25519 private key (over its canonical JSON without the signature). */
 export function signEvidence(report: EvidenceReport, privateKey: KeyObject, publicKey: KeyObject): EvidenceReport {
   const value = sign(null, signedBytes(report), privateKey).toString('base64');
@@ -93,66 +104,4 @@ export function chainHash(fileText: string): string {
 export function evidenceFileName(report: Pick<EvidenceReport, 'timestamp' | 'provenance'>): string {
   const stamp = report.timestamp.replace(/[-:]/g, '').replace('.', '');
   return `${stamp}-${report.provenance.revision.replace(/[^0-9a-zA-Z]/g, '').slice(0, 12) || 'none'}.json`;
-}
-
-export interface VerifyProblem { file: string; message: string }
-
-export interface VerifyResult {
-  ok: boolean;
-  checked: number;
-  problems: VerifyProblem[];
-}
-
-export interface EvidenceFile { name: string; text: string }
-
-/**
- * Verifies a chain of report files (one environment, any order given): each
- * signature, each link to the file before it, file names against contents,
- * revisions against the repository, and the newest against `head` when known.
- */
-export function verifyEvidence(files: readonly EvidenceFile[], publicKey: KeyObject, opts: { revisionExists?: (sha: string) => boolean; head?: { name: string; hash: string } } = {}): VerifyResult {
-  const sorted = [...files].sort((a, b) => a.name.localeCompare(b.name));
-  const present = new Set(sorted.map((f) => f.name.split('/').pop()!));
-  const problems: VerifyProblem[] = [];
-  let previousText: string | undefined;
-  let previousSequence: number | undefined;
-  for (const file of sorted) {
-    let report: EvidenceReport;
-    try {
-      report = JSON.parse(file.text) as EvidenceReport;
-    } catch (err) {
-      problems.push({ file: file.name, message: `not valid JSON: ${(err as Error).message}` });
-      previousText = file.text;
-      continue;
-    }
-    if (!report.signature) problems.push({ file: file.name, message: 'unsigned report' });
-    else if (!verify(null, signedBytes(report), publicKey, Buffer.from(report.signature.value, 'base64'))) {
-      problems.push({ file: file.name, message: 'signature does not verify: the report was changed or signed by another key' });
-    }
-    const base = file.name.split('/').pop()!;
-    if (report.timestamp && report.provenance && evidenceFileName(report) !== base) {
-      problems.push({ file: file.name, message: `file name does not match the report (expected ${evidenceFileName(report)})` });
-    }
-    const expected = previousText === undefined ? null : chainHash(previousText);
-    if (report.previousFile && !present.has(report.previousFile)) {
-      problems.push({ file: report.previousFile, message: `missing: ${file.name} names it as the report before it (sequence ${report.sequence - 1})` });
-    }
-    if (report.previous !== expected) {
-      problems.push({ file: file.name, message: expected === null ? 'first report of the chain points at a previous report that is missing' : 'hash chain broken: "previous" does not match the report before it (a report was changed, removed or reordered)' });
-    }
-    if (previousSequence !== undefined && report.sequence !== previousSequence + 1) {
-      problems.push({ file: file.name, message: `sequence ${report.sequence} follows ${previousSequence}: a report is missing or out of order` });
-    }
-    const sha = report.provenance?.revision;
-    if (sha && opts.revisionExists && !opts.revisionExists(sha)) {
-      problems.push({ file: file.name, message: `revision ${sha} does not exist in the repository` });
-    }
-    previousText = file.text;
-    previousSequence = report.sequence;
-  }
-  const last = sorted[sorted.length - 1];
-  if (opts.head && (!last || last.name.split('/').pop() !== opts.head.name || chainHash(last.text) !== opts.head.hash)) {
-    problems.push({ file: opts.head.name, message: `the status file names ${opts.head.name} as the newest report, but the chain ends at ${last?.name ?? 'nothing'}` });
-  }
-  return { ok: problems.length === 0, checked: sorted.length, problems };
 }

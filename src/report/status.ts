@@ -163,6 +163,7 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
   'rolled-back': '**rolled back** to the last good revision',
   'not-approved': '**not approved**: not applied, the last approved revision keeps running',
   invalid: '**invalid manifests**: not applied, the last good revision keeps running',
+  held: '**held**: this revision would delete more than the prune limit allows; not applied, the last good revision keeps running',
 };
 
 /** Renders the status file. */

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { gitAt } from '../adapters/git.js';
 import { UnreachableError } from '../domain/errors.js';
+import { APPLIED_REFS } from './applied-refs.js';
 import { isLocalRepo } from './git-source.js';
 
 /** A branch opened for reading; call close() to drop a temporary fetch. */
@@ -17,6 +18,8 @@ export interface BranchReader {
   list(folder: string): Promise<string[]>;
   read(path: string): Promise<string | undefined>;
   hasCommit(sha: string): Promise<boolean>;
+  /** Whether a commit is here and reachable from a ref (a commit no ref reaches is lost at the next gc). */
+  revisionState(sha: string): Promise<'reachable' | 'unreachable' | 'missing'>;
   close(): void;
 }
 
@@ -37,7 +40,8 @@ export async function openBranch(repo: string, branch: string): Promise<BranchRe
     if (!isLocalRepo(repo)) {
       temp = mkdtempSync(join(tmpdir(), 'pm2-gitops-read-'));
       await gitAt().raw(['init', '--bare', '--quiet', temp]);
-      await gitAt(temp).raw(['fetch', '--quiet', repo, `+refs/heads/*:refs/heads/*`]);
+      // The applied refs keep revisions the controller ran reachable after a force-push.
+      await gitAt(temp).raw(['fetch', '--quiet', repo, '+refs/heads/*:refs/heads/*', `+${APPLIED_REFS}*:${APPLIED_REFS}*`]);
       dir = temp;
     }
     const git = gitAt(dir);
@@ -55,6 +59,12 @@ export async function openBranch(repo: string, branch: string): Promise<BranchRe
       },
       async hasCommit(sha) {
         return git.raw(['cat-file', '-e', `${sha}^{commit}`]).then(() => true, () => false);
+      },
+      async revisionState(sha) {
+        if (!(await git.raw(['cat-file', '-e', `${sha}^{commit}`]).then(() => true, () => false))) return 'missing';
+        // When git cannot answer, say nothing rather than claim the revision is unreachable.
+        const out = await git.raw(['for-each-ref', '--count=1', '--contains', sha, '--format=%(refname)']).catch(() => 'unknown');
+        return out.trim() ? 'reachable' : 'unreachable';
       },
       close() { if (temp) rmSync(temp, { recursive: true, force: true }); },
     };

@@ -1,0 +1,1 @@
+setTimeout(() => process.exit(0), 100);
