@@ -133,6 +133,7 @@ describe('a commit that breaks one environment', () => {
     const reported = (env: string): string | undefined => { const s = status(env); return s.includes(bad) ? s : undefined; };
     const a = await waitFor('a to report the commit', () => reported('a'));
     expect(a).not.toContain('| result | converged |');
+    expect(a).toContain('environments/a/environment.yaml');
     expect(a).not.toMatch(/\n\s+at /);
     await waitFor('b to report the commit', () => reported('b'));
     expect(await greeting('a')).toBe('two');

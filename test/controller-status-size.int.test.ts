@@ -8,20 +8,27 @@ import { git, gitFixture, type GitFixture } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
 
 const STATUS = 'pm2-gitops/status';
-const TASKS = 5000;
 
-/** One file of TASKS tasks, each with two problems (instances of the wrong type, an unknown option). */
-function brokenTasks(): string {
-  const docs: string[] = [];
-  for (let i = 0; i < TASKS; i++) {
-    docs.push(`apiVersion: pm2-gitops/v1
+/** FILES files of TASKS_PER_FILE tasks, each task with two problems (instances of the wrong type, an unknown option). */
+const FILES = 5;
+const TASKS_PER_FILE = 1000;
+const PROBLEMS = 2 * FILES * TASKS_PER_FILE;
+
+function brokenTasks(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (let f = 0; f < FILES; f++) {
+    const docs: string[] = [];
+    for (let i = 0; i < TASKS_PER_FILE; i++) {
+      docs.push(`apiVersion: pm2-gitops/v1
 kind: Task
-metadata: { name: task-${i} }
+metadata: { name: task-${f}-${i} }
 spec:
   process: { script: apps/idle.cjs, instances: lots, max_memory_restar: 1 }
 `);
+    }
+    files[`base/tasks-${f}.yaml`] = docs.join('---\n');
   }
-  return docs.join('---\n');
+  return files;
 }
 
 describe('the size of a status file', () => {
@@ -37,7 +44,7 @@ describe('the size of a status file', () => {
     repo = gitFixture();
     head = repo.commit('thousands of broken tasks', {
       'apps/idle.cjs': 'setInterval(() => {}, 60_000);\n',
-      'base/tasks.yaml': brokenTasks(),
+      ...brokenTasks(),
       'environments/dev/environment.yaml': 'apiVersion: pm2-gitops/v1\nkind: Environment\nmetadata: { name: dev }\nspec:\n  resources: [../../base]\n  namespace: ctl-size\n',
     });
     ctl = startController({ repo: repo.remote, env: pm2.env, args: ['--env', 'dev'] });
@@ -54,15 +61,15 @@ describe('the size of a status file', () => {
     const size = Number(git(repo.remote, ['cat-file', '-s', `${STATUS}:status/dev.md`]));
     expect(size).toBeLessThanOrEqual(256 * 1024);
     const text = statusText();
-    const shown = text.split('\n').filter((l) => l.startsWith('- base/tasks.yaml:')).length;
+    const shown = text.split('\n').filter((l) => l.startsWith('- base/tasks-')).length;
     const more = Number(/- … and (\d+) more problems/.exec(text)?.[1]);
     expect(shown).toBeGreaterThan(100);
-    expect(shown + more).toBe(2 * TASKS);
+    expect(shown + more).toBe(PROBLEMS);
 
     const [name] = git(repo.remote, ['ls-tree', '--name-only', `${STATUS}:evidence/dev`]).split('\n');
     expect(Number(git(repo.remote, ['cat-file', '-s', `${STATUS}:evidence/dev/${name}`]))).toBeLessThanOrEqual(256 * 1024);
     const report = JSON.parse(git(repo.remote, ['show', `${STATUS}:evidence/dev/${name}`])) as { problems: string[] };
     expect(report.problems).toHaveLength(201);
-    expect(report.problems[200]).toBe(`… and ${2 * TASKS - 200} more problems`);
+    expect(report.problems[200]).toBe(`… and ${PROBLEMS - 200} more problems`);
   });
 });

@@ -246,14 +246,21 @@ export class Controller {
     }
   }
 
-  /** The environments to reconcile; when the tip cannot be read, those of the last pass. */
+  /**
+   * The environments to reconcile: those of the tip. A file of the tip that
+   * cannot be read may hide an Environment, so then the ones reconciled before
+   * stay in the list (and report the problem) rather than fall silent.
+   */
   private async environmentsAt(revision: string): Promise<string[]> {
     if (this.opts.environments.length) return this.opts.environments;
+    const known = this.knownEnvironments.length ? this.knownEnvironments : this.ctx.store.environments();
     try {
       const release = await this.ctx.source.release(revision);
-      this.knownEnvironments = [...new Set(findEnvironments(readManifestFiles({ repoRoot: release, path: this.ctx.path })).map((e) => e.name))];
+      const files = readManifestFiles({ repoRoot: release, path: this.ctx.path });
+      const names = new Set(findEnvironments(files).map((e) => e.name));
+      if (files.some((f) => f.diagnostics.length > 0 || (f.unreadable?.length ?? 0) > 0)) for (const name of known) names.add(name);
+      this.knownEnvironments = [...names].sort();
     } catch (err) {
-      const known = this.knownEnvironments.length ? this.knownEnvironments : this.ctx.store.environments();
       this.ctx.logger.error({ err, revision, environments: known }, 'cannot list the environments of the tip; reconciling the known ones');
       this.knownEnvironments = known;
     }
