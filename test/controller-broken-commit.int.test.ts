@@ -126,16 +126,17 @@ describe('a commit that breaks one environment', () => {
     expect(status('a')).not.toContain('| reason |');
   });
 
-  it('[broken-commit-reported] a manifest the parser cannot read (an unresolved alias in env a\'s file) is reported in every environment\'s status, which keep healing', async () => {
-    const bad = repo.commit('an alias without its anchor', {
+  it('[broken-commit-reported] manifests the parser cannot read (an unresolved alias, a !!binary tag) in env a\'s files are reported there; env b converges and both keep healing', async () => {
+    const bad = repo.commit('an alias without its anchor, and binary data', {
       'environments/a/environment.yaml': environment('a').replace('namespace: bcr-a', 'namespace: *missing'),
+      'environments/a/notes.yaml': 'apiVersion: pm2-gitops/v1\nkind: Task\nmetadata: { name: notes }\nspec:\n  process: { script: !!binary aGVsbG8= }\n',
     });
     const reported = (env: string): string | undefined => { const s = status(env); return s.includes(bad) ? s : undefined; };
     const a = await waitFor('a to report the commit', () => reported('a'));
     expect(a).not.toContain('| result | converged |');
     expect(a).toContain('environments/a/environment.yaml');
     expect(a).not.toMatch(/\n\s+at /);
-    await waitFor('b to report the commit', () => reported('b'));
+    expect(await waitFor('b to report the commit', () => reported('b'))).toContain('| result | converged |');
     expect(await greeting('a')).toBe('two');
     const stopped = await webOf('b');
     expect((await pm2.pm2(['stop', String(stopped!.pm_id)])).code).toBe(0);
