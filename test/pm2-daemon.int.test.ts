@@ -109,4 +109,18 @@ const c = await Pm2Client.connect(); await c.list(); await c.disconnect(); proce
     expect(alive(pid)).toBe(true);
     process.kill(pid, 'SIGKILL');
   });
+
+  it('[daemon-killed] a hung daemon (SIGSTOP): a call fails after its time limit and reconnect() never starts a second daemon', async () => {
+    const c = client!;
+    const god = Number(readFileSync(join(pm2.home, 'pm2.pid'), 'utf8'));
+    process.kill(god, 'SIGSTOP');
+    try {
+      await expect(c.list()).rejects.toThrow(/PM2 did not answer getMonitorData within 10s/);
+      await c.reconnect();
+      expect(gods(pm2.home)).toEqual([god]);
+    } finally {
+      process.kill(god, 'SIGCONT');
+    }
+    expect(Array.isArray(await c.list())).toBe(true);
+  });
 });
