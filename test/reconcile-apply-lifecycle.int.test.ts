@@ -187,7 +187,8 @@ describe('apply: a same-named process in another namespace', () => {
   });
 
   it('survives the prune of the managed task of the same name', async () => {
-    repo.write(env, [{ name: 'other-task' }]);
+    // Replacing the only task deletes every managed task: the prune limit must allow it.
+    repo.write({ ...env, pruneLimit: '100%' }, [{ name: 'other-task' }]);
     const report = await apply(pm2, repo);
     expect(summary(report).sort()).toEqual([['other-task', 'create', 'ok'], ['web', 'delete', 'ok']]);
     expect((await inNamespace(pm2, NS)).map((p) => p.name)).toEqual(['other-task']);

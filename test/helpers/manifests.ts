@@ -39,6 +39,8 @@ export interface EnvDef {
   namespace: string;
   prune?: boolean;
   selfHeal?: boolean;
+  /** spec.policy.pruneLimit; default: the product's ("50%"). */
+  pruneLimit?: number | string;
   env?: Record<string, string>;
 }
 
@@ -74,7 +76,7 @@ function envDoc(e: EnvDef): Record<string, unknown> {
       resources: ['../../base'],
       namespace: e.namespace,
       ...(e.env ? { env: e.env } : {}),
-      policy: { prune: e.prune ?? true, selfHeal: e.selfHeal ?? true },
+      policy: { prune: e.prune ?? true, selfHeal: e.selfHeal ?? true, ...(e.pruneLimit !== undefined ? { pruneLimit: e.pruneLimit } : {}) },
     },
   };
 }
