@@ -6,6 +6,7 @@ import { ControllerLeases } from '../adapters/controller-lease.js';
 import { createLogger } from '../adapters/logger.js';
 import { Pm2Client, pm2Home } from '../adapters/pm2.js';
 import { Controller } from '../controller/controller.js';
+import { rebuildState } from '../controller/rebuild.js';
 import { preferSmallHeap } from '../controller/runtime.js';
 import { StateStore } from '../controller/state-store.js';
 import { ValidationError } from '../domain/errors.js';
@@ -100,11 +101,12 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   const host = opts.host ?? hostname();
   const keys = loadSigningKeys(stateDir, { signingKey: opts.signingKey, previousKey: opts.previousKey, rotateKey: opts.rotateKey });
   const allowedSigners = opts.allowedSigners ? parseAllowedSigners(readFileSync(resolve(opts.allowedSigners), 'utf8')) : [];
-  const source = await GitSource.open({ repo: url, branch: opts.branch, stateDir });
+  const source = await GitSource.open({ repo: url, branch: opts.branch, stateDir, logger });
   const status = await StatusRepo.open({
     url,
     dir: join(stateDir, 'status'),
     author: { name: 'pm2-gitops', email: `pm2-gitops@${host}` },
+    logger,
     ...(opts.signingKey && readFileSync(keys.file, 'utf8').includes('OPENSSH') ? { signingKeyFile: keys.file } : {}),
   });
   const appliedRefs = new AppliedRefs({ mirror: source.mirror, stateDir, logger });
@@ -113,9 +115,11 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   const claims = new EnvironmentClaims({ leases: at.leases, status, store, keys, rotateKey: Boolean(opts.rotateKey), previousKeyGiven: Boolean(opts.previousKey), appliedRefs, host, logger, now });
   await claims.holdAll(at.envs);
   const pm2 = await Pm2Client.connect();
+  const warnings = [...status.repairs];
+  if (store.damaged) warnings.push(await rebuildState(store, { status, pm2, host, logger }));
   const controller = new Controller({
     source, status, pm2, logger, stateDir, host, appliedRefs,
-    store,
+    store, warnings,
     path: opts.path,
     allowedSigners,
     ...(opts.allowedSigners ? { allowedSignersFile: resolve(opts.allowedSigners) } : {}),
@@ -135,7 +139,8 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   const stopped = new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping after the current step');
-      void controller.stop().then(() => pm2.disconnect()).then(() => resolveStop());
+      // Bounded at every step (Controller.stop waits 6 s at most, a disconnect 1 s), so the process is gone within 10 s.
+      void controller.stop().then(() => pm2.disconnect()).finally(() => resolveStop());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -2,30 +2,31 @@
  * One environment's reconcile in the controller: pick the revision to run
  * (the tip when it is valid, approved and not marked bad; else the last good
  * one), apply it, roll back on failed health, and report (status + evidence).
+ * Whatever fails on the way is reported as this environment's failure while
+ * the last good revision keeps running and self-healing.
  */
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../adapters/logger.js';
 import type { Pm2Client } from '../adapters/pm2.js';
-import { formatDiagnostic, omittedLine } from '../domain/diagnostic.js';
-import { ValidationError } from '../domain/errors.js';
+import type { Conditions, FailureReason } from '../domain/failure.js';
 import { processSecrets } from '../domain/secret-registry.js';
 import type { LiveTask } from '../domain/live.js';
 import { DEFAULT_POLICY, type DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
-import { readLive } from '../live/read.js';
-import { loadDesiredState, type RenderOptions } from '../manifest/load.js';
-import { reconcileOnce, type ReconcileResult } from '../reconcile.js';
+import type { RenderOptions } from '../manifest/load.js';
+import type { ReconcileResult } from '../reconcile.js';
 import { digest } from '../report/canonical.js';
 import { buildEvidence, chainHash, evidenceFileName, serializeEvidence, signEvidence, type EvidenceReport, type Outcome, type Provenance } from '../report/evidence.js';
 import { buildStatus, parseStatusEvidence, stableStatus, statusRows } from '../report/status.js';
 import type { StatusRepo } from '../report/status-repo.js';
 import { evaluateApproval, requiredApprovals, type AllowedSigner, type ApprovalDecision, type CommitFacts } from '../source/approval.js';
 import type { GitSource } from '../source/git-source.js';
-import { awaitUncheckedServices } from './readiness.js';
+import { applyTarget, rolledBackProblem, type Verdict } from './apply-target.js';
+import { capProblems, type Failure } from './failure.js';
+import { renderRevision } from './render-revision.js';
 import type { StateStore } from './state-store.js';
 
 export interface ControllerContext {
@@ -47,73 +48,27 @@ export interface ControllerContext {
   renderOptions?: RenderOptions;
   /** Keeps each applied revision reachable on the remote (refs/pm2-gitops/applied/<sha>). */
   appliedRefs?: { record(revision: string): Promise<void> };
+  /** Repairs made at start (damaged state files), shown in every status file this run writes. */
+  warnings?: string[];
   now(): Date;
 }
+
+/** What the controller knows of its surroundings during one pass. */
+export interface PassInfo { conditions: Conditions }
 
 export interface EnvironmentOutcome {
   environment: string;
   outcome: Outcome;
+  reason?: FailureReason;
   running?: string;
+  /** PM2 namespace of the revision this reconcile ran (or tried). */
+  namespace?: string;
   actions: number;
   evidence?: string;
 }
 
-/** Points `envs/<env>/current` at a release, atomically; resolves to the link's path. */
-function switchCurrent(ctx: ControllerContext, env: string, release: string): string {
-  const dir = join(ctx.stateDir, 'envs', env);
-  mkdirSync(dir, { recursive: true });
-  const link = join(dir, 'current');
-  const tmp = `${link}.${process.pid}.tmp`;
-  rmSync(tmp, { force: true });
-  symlinkSync(release, tmp);
-  renameSync(tmp, link);
-  return link;
-}
-
 function liveDigest(live: readonly LiveTask[]): string {
   return digest(live.map((l) => ({ ...l, process: { ...l.process, env: redactEnv(l.process.env as Record<string, unknown>) } })));
-}
-
-interface Attempt { state?: DesiredState; problems: string[] }
-
-function rolledBackProblem(r: { from: string; to: string; reason: string }): string {
-  return `revision ${r.from} failed (${r.reason}); rolled back to ${r.to}`;
-}
-
-function render(release: string, ctx: ControllerContext, env: string): Attempt {
-  try {
-    return { state: loadDesiredState({ repoRoot: release, path: ctx.path }, env, ctx.renderOptions), problems: [] };
-  } catch (err) {
-    if (err instanceof ValidationError) {
-      if (!err.diagnostics.length) return { problems: [err.message] };
-      // The error lists at most DIAGNOSTIC_LIMIT problems; the rest are counted, so the status file stays small.
-      const problems = err.diagnostics.map((d) => formatDiagnostic({ ...d, file: join(ctx.path === '.' ? '' : ctx.path, d.file) }));
-      return { problems: err.omitted > 0 ? [...problems, omittedLine(err.omitted)] : problems };
-    }
-    throw err;
-  }
-}
-
-interface Applied { result: ReconcileResult; unready: string[] }
-
-/**
- * Applies a revision under a journal entry (cleared once reported). A pass that
- * resumes an interrupted run also waits for the services that run left
- * unchecked; one that does not become ready makes the apply not converged.
- */
-async function apply(ctx: ControllerContext, env: string, revision: string, state: DesiredState, journal: { sequence: number; resumed: boolean }): Promise<Applied> {
-  const release = await ctx.source.release(revision);
-  const repoDir = switchCurrent(ctx, env, release);
-  const result = await reconcileOnce({ state, repoDir, revision, apply: true }, {
-    pm2: ctx.pm2,
-    logger: ctx.logger.child({ environment: env }),
-    concurrency: ctx.concurrency,
-    onPlan: (plan) => ctx.store.update(env, (m) => { m.pending = { revision, sequence: journal.sequence, plannedActions: plan.actions.length, at: ctx.now().toISOString() }; }),
-  });
-  await ctx.appliedRefs?.record(revision);
-  if (!journal.resumed || !result.converged) return { result, unready: [] };
-  const unready = await awaitUncheckedServices(ctx.pm2, state, result.results);
-  return { result: { ...result, converged: unready.length === 0, live: await readLive(ctx.pm2, state) }, unready };
 }
 
 function nextChainLink(ctx: ControllerContext, env: string): { previous: string | null; previousFile?: string; sequence: number } {
@@ -125,73 +80,57 @@ function nextChainLink(ctx: ControllerContext, env: string): { previous: string 
 }
 
 /** Reconciles one environment at the given tip and writes its status (and evidence when due). */
-export async function reconcileEnvironment(ctx: ControllerContext, env: string, tip: string, facts: CommitFacts): Promise<EnvironmentOutcome> {
+export async function reconcileEnvironment(ctx: ControllerContext, env: string, tip: string, facts: CommitFacts, pass: PassInfo): Promise<EnvironmentOutcome> {
   const memory = ctx.store.env(env);
   // A journal left by a run that stopped before reporting: this reconcile reports for it.
   const interrupted = memory.pending && memory.pending.sequence >= nextChainLink(ctx, env).sequence ? memory.pending : undefined;
-  const tipRelease = await ctx.source.release(tip);
-  const attempt = render(tipRelease, ctx, env);
+  const attempt = await renderRevision(ctx, env, tip);
   const required = requiredApprovals(ctx.approvalFloor[env] ?? 0, attempt.state?.policy.approvals.required);
   const decision: ApprovalDecision = evaluateApproval(facts, required, ctx.allowedSigners);
   const badMark = memory.bad.find((b) => b.revision === tip);
-  let outcome: Outcome = 'converged';
-  let standing: EvidenceReport['rollback'];
-  const problems = [...attempt.problems];
-  if (!attempt.state) outcome = 'invalid';
-  else if (!decision.ok) { outcome = 'not-approved'; problems.push(...decision.reasons); }
-  else if (badMark && memory.lastGood) {
+  const v: Verdict = { outcome: 'converged', problems: [...attempt.problems], results: [] };
+  if (attempt.failure) Object.assign(v, { outcome: 'failed', reason: attempt.failure.reason, message: attempt.failure.message });
+  else if (!attempt.state) v.outcome = 'invalid';
+  else if (!decision.ok) { v.outcome = 'not-approved'; v.problems.push(...decision.reasons); }
+  else if (badMark?.code && memory.lastGood) {
+    // Failed with an error in an earlier pass: the same status as then, so nothing new is reported.
+    Object.assign(v, { outcome: 'failed', reason: badMark.code, message: badMark.reason });
+    v.problems.push(`revision ${tip}: ${badMark.reason}; the last good revision ${memory.lastGood} keeps running; not retried until a new commit`);
+  } else if (badMark && memory.lastGood) {
     // Still rolled back: the same status as the pass that rolled back, so nothing new is reported.
-    outcome = 'rolled-back';
-    standing = { from: tip, to: memory.lastGood, reason: badMark.reason };
-    problems.push(rolledBackProblem(standing));
-  } else if (badMark) { outcome = 'failed'; problems.push(`revision ${tip} is marked bad (${badMark.reason}); waiting for a new commit`); }
-  const tipAccepted = outcome === 'converged';
+    v.outcome = 'rolled-back';
+    v.standing = { from: tip, to: memory.lastGood, reason: badMark.reason };
+    v.problems.push(rolledBackProblem(v.standing));
+  } else if (badMark) {
+    Object.assign(v, { outcome: 'failed', reason: 'marked-bad' });
+    v.problems.push(`revision ${tip} is marked bad (${badMark.reason}); waiting for a new commit`);
+  }
+  const tipAccepted = v.outcome === 'converged';
   const target = tipAccepted ? tip : memory.lastGood;
   let targetState = tipAccepted ? attempt.state : undefined;
-  if (!tipAccepted && target) targetState = render(await ctx.source.release(target), ctx, env).state;
+  if (!tipAccepted && target) targetState = (await renderRevision(ctx, env, target)).state;
 
-  const sequenceAtStart = nextChainLink(ctx, env).sequence;
-  let result: ReconcileResult | undefined;
-  let rollback: EvidenceReport['rollback'];
-  const results: ActionResult[] = [];
   if (target && targetState) {
-    const applied = await apply(ctx, env, target, targetState, { sequence: sequenceAtStart, resumed: interrupted !== undefined });
-    result = applied.result;
-    results.push(...result.results);
-    const failures = [...result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${r.message ?? r.result}`), ...applied.unready];
-    if (result.plan.refusal) {
-      // Held whole: nothing of the tip ran. The last good revision keeps running and self-healing.
-      outcome = 'held';
-      problems.push(result.plan.refusal.reason);
-      if (target === tip && memory.lastGood && memory.lastGood !== tip) {
-        const good = render(await ctx.source.release(memory.lastGood), ctx, env).state;
-        if (good) {
-          result = (await apply(ctx, env, memory.lastGood, good, { sequence: sequenceAtStart, resumed: false })).result;
-          results.push(...result.results);
-        }
-      }
-    } else if (result.converged) {
-      if (target === tip) ctx.store.update(env, (m) => { m.lastGood = tip; });
-    } else if (target === tip && targetState.policy.rollback && memory.lastGood && memory.lastGood !== tip) {
-      const reason = failures.join('; ') || 'a failed job blocks the environment';
-      ctx.store.update(env, (m) => { m.bad = [...m.bad.filter((b) => b.revision !== tip), { revision: tip, reason }]; });
-      const good = render(await ctx.source.release(memory.lastGood), ctx, env).state;
-      if (good) {
-        ctx.logger.warn({ environment: env, from: tip, to: memory.lastGood, reason }, 'health failed after apply; rolling back');
-        rollback = { from: tip, to: memory.lastGood, reason };
-        result = (await apply(ctx, env, memory.lastGood, good, { sequence: sequenceAtStart, resumed: false })).result;
-        results.push(...result.results);
-        outcome = 'rolled-back';
-        problems.push(rolledBackProblem(rollback));
-      }
-    } else {
-      outcome = 'failed';
-      problems.push(...result.results.filter((r) => r.result !== 'ok').map((r) => `${r.action} ${r.task} ${r.result}: ${r.message ?? ''}`));
-      problems.push(...applied.unready.map((u) => `not ready after an interrupted apply: ${u}`));
-      problems.push(...result.plan.holds.filter((h) => h.blocking).map((h) => `${h.task}: ${h.reason}`));
-    }
+    await applyTarget(ctx, env, tip, target, targetState, v, { sequence: nextChainLink(ctx, env).sequence, resumed: interrupted !== undefined });
   }
-  return report(ctx, env, { tip, facts, decision, outcome, problems, result, results, rollback, standing, interrupted, running: ctx.store.env(env).lastGood ?? (result?.converged ? target : undefined), state: attempt.state ?? targetState });
+  const running = ctx.store.env(env).lastGood ?? (v.result?.converged ? target : undefined);
+  const out = await report(ctx, env, { ...v, tip, facts, decision, interrupted, running, state: attempt.state ?? targetState, conditions: pass.conditions });
+  return { ...out, ...((targetState ?? attempt.state) ? { namespace: (targetState ?? attempt.state)!.namespace } : {}) };
+}
+
+/**
+ * Reports a failure that stopped one environment's reconcile before it could
+ * report itself (PM2 unreachable, or an error outside the apply): nothing
+ * running is observed or changed; task states show as unknown.
+ */
+export async function reportFailure(ctx: ControllerContext, env: string, tip: string, facts: CommitFacts, failure: Failure, pass: PassInfo): Promise<EnvironmentOutcome> {
+  const memory = ctx.store.env(env);
+  const state = (await renderRevision(ctx, env, memory.lastGood ?? tip)).state;
+  const required = requiredApprovals(ctx.approvalFloor[env] ?? 0, state?.policy.approvals.required);
+  const decision = evaluateApproval(facts, required, ctx.allowedSigners);
+  const problems = [failure.message];
+  const out = await report(ctx, env, { tip, facts, decision, outcome: 'failed', reason: failure.reason, message: failure.message, problems, results: [], running: memory.lastGood, state, liveKnown: false, conditions: pass.conditions });
+  return { ...out, ...(state ? { namespace: state.namespace } : {}) };
 }
 
 interface ReportInput {
@@ -199,6 +138,8 @@ interface ReportInput {
   facts: CommitFacts;
   decision: ApprovalDecision;
   outcome: Outcome;
+  reason?: FailureReason;
+  message?: string;
   problems: string[];
   result?: ReconcileResult;
   results: ActionResult[];
@@ -208,6 +149,15 @@ interface ReportInput {
   interrupted?: { revision: string; plannedActions: number };
   running?: string;
   state?: DesiredState;
+  /** false: PM2 could not be read, task states are unknown. */
+  liveKnown?: boolean;
+  conditions?: Conditions;
+}
+
+/** The key of what a report says, so an unchanged refusal or failure is reported once. */
+function reportKey(r: ReportInput): string {
+  const base = `${r.tip}:${r.outcome}`;
+  return r.reason ? `${base}:${r.reason}:${digest(capProblems(r.problems)).slice(0, 12)}` : base;
 }
 
 async function report(ctx: ControllerContext, env: string, r: ReportInput): Promise<EnvironmentOutcome> {
@@ -222,7 +172,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
   };
   const policy = r.state?.policy ?? DEFAULT_POLICY;
   const precedence = { policy, approvals: { required: r.decision.required, granted: r.decision.granted, ok: r.decision.ok, reasons: r.decision.reasons } };
-  const key = `${r.tip}:${r.outcome}`;
+  const key = reportKey(r);
   const resumed = r.interrupted;
   // Report what changed something or failed; an unchanged refusal or failure only once.
   const due = r.results.length > 0 || resumed !== undefined || (r.outcome !== 'converged' && memory.lastReportKey !== key);
@@ -238,13 +188,14 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
       timestamp: now,
       sequence: link.sequence,
       outcome: r.outcome,
+      ...(r.reason ? { reason: r.reason } : {}),
       provenance,
       precedence,
       reproducibility: r.state ? { desiredDigest: digest(r.state), ecosystemDigest: digest(buildEcosystem(r.state, '/')) } : {},
       drifts: r.result?.drifts.filter((d) => d.kind !== 'in-sync' || d.unhealthy.length > 0) ?? [],
       actions: r.results,
       liveDigest: liveDigest(r.result?.live ?? []),
-      problems: r.problems,
+      problems: capProblems(r.problems),
       ...(r.rollback ? { rollback: r.rollback } : {}),
       ...(resumed ? { resumed: { revision: resumed.revision, plannedActions: resumed.plannedActions } } : {}),
       previous: link.previous,
@@ -272,8 +223,12 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     provenance,
     precedence,
     outcome: r.outcome,
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.message ? { message: r.message } : {}),
+    ...(r.conditions ? { conditions: r.conditions } : {}),
+    ...(ctx.warnings?.length ? { warnings: ctx.warnings } : {}),
     reconciledAt: now,
-    tasks: statusRows((r.state?.tasks ?? []).map((t) => ({ name: t.name, type: t.type })), r.result?.live ?? [], r.results)
+    tasks: statusRows((r.state?.tasks ?? []).map((t) => ({ name: t.name, type: t.type })), r.result?.live ?? [], r.results, { liveKnown: r.liveKnown !== false })
       .map((row) => {
         const last = lastActions[row.task];
         return last ? { ...row, lastAction: `${last.action} at ${last.at}`, health: last.message } : row;
@@ -289,5 +244,5 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     await ctx.status.write(files, `${env}: ${r.outcome} at ${r.tip.slice(0, 12)}${evidence ? ' (evidence)' : ''}`);
   }
   ctx.store.update(env, (m) => { m.lastReportKey = key; delete m.pending; });
-  return { environment: env, outcome: r.outcome, running: r.running, actions: r.results.length, ...(evidence ? { evidence: evidence.file } : {}) };
+  return { environment: env, outcome: r.outcome, ...(r.reason ? { reason: r.reason } : {}), running: r.running, actions: r.results.length, ...(evidence ? { evidence: evidence.file } : {}) };
 }

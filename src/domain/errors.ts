@@ -71,6 +71,18 @@ export class UnreachableError extends GitopsError {
   }
 }
 
+/** Thrown when the PM2 daemon is gone, refuses connections or does not answer within a call's time limit. */
+export class DaemonUnreachableError extends UnreachableError {}
+
+/** Thrown when the manifest repository cannot be fetched; `branchDeleted` when it answers but the branch is gone. */
+export class SourceUnreachableError extends UnreachableError {
+  readonly branchDeleted: boolean;
+  constructor(message: string, options?: { cause?: unknown; branchDeleted?: boolean }) {
+    super(message, options);
+    this.branchDeleted = options?.branchDeleted ?? false;
+  }
+}
+
 /**
  * Thrown when another controller holds what this command needs (an
  * environment on this PM2 daemon, a state dir) or when the evidence chain's

@@ -4,6 +4,7 @@
  * SHA-256 of the previous file's bytes (verify-evidence.ts checks a chain).
  */
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import type { FailureReason } from '../domain/failure.js';
 import type { Policy } from '../domain/manifest.js';
 import type { ActionResult, Drift } from '../domain/plan.js';
 import { canonicalJson } from './canonical.js';
@@ -36,6 +37,8 @@ export interface EvidenceInput {
   timestamp: string;
   sequence: number;
   outcome: Outcome;
+  /** Why a `failed` outcome failed (domain/failure.ts). */
+  reason?: FailureReason;
   provenance: Provenance;
   precedence: Precedence;
   /** Digest of the rendered desired state and of the ecosystem it corresponds to. */

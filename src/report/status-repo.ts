@@ -2,11 +2,15 @@
  * The status branch (I/O, simple-git): a clone of the manifest repository on
  * `pm2-gitops/status`, where status files and evidence reports are committed
  * (signed when a key is set) and pushed, rebasing and retrying on conflicts.
+ * While the remote cannot be reached, commits stay in the clone and are pushed
+ * once it answers again; a damaged clone is repaired (or cloned again) at start.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { gitAt } from '../adapters/git.js';
+import { writeFileAtomic } from '../adapters/fs.js';
+import { gitAt, NETWORK_IDLE_TIMEOUT_MS } from '../adapters/git.js';
+import type { Logger } from '../adapters/logger.js';
 import { UnreachableError } from '../domain/errors.js';
 
 export const STATUS_BRANCH = 'pm2-gitops/status';
@@ -17,18 +21,31 @@ export interface StatusRepoOptions {
   /** SSH private key (OpenSSH format) that signs status commits. */
   signingKeyFile?: string;
   author: { name: string; email: string };
+  logger?: Logger;
 }
+
+/** Lock files git leaves behind when it is killed; only this process uses the clone. */
+const STALE_LOCKS = ['index.lock', 'HEAD.lock', 'ORIG_HEAD.lock', 'config.lock', 'packed-refs.lock', join('refs', 'heads', 'pm2-gitops', 'status.lock')];
 
 /** A working clone of the status branch. */
 export class StatusRepo {
   readonly dir: string;
+  /** What was repaired at open, for the operator (status files show it). */
+  readonly repairs: string[] = [];
   private readonly git: SimpleGit;
+  /** For fetch and push: bounded, so an unreachable remote fails instead of hanging. */
+  private readonly remoteGit: SimpleGit;
   private readonly opts: StatusRepoOptions;
+  /** Commits not pushed yet. */
+  private unpushed = false;
+  /** Since when pushes fail, for the log. */
+  private offlineSince: string | undefined;
 
   private constructor(opts: StatusRepoOptions) {
     this.opts = opts;
     this.dir = opts.dir;
     this.git = gitAt(opts.dir);
+    this.remoteGit = gitAt(opts.dir, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS });
   }
 
   private config(): string[] {
@@ -37,43 +54,92 @@ export class StatusRepo {
     return c;
   }
 
-  /** Clones (or reuses) the status clone and commits and pushes anything a crash left behind. */
+  /**
+   * Clones (or reuses) the status clone, repairs it when git cannot read it,
+   * and commits and pushes anything a crash left behind. Throws
+   * UnreachableError when there is no usable clone and the remote cannot be read.
+   */
   static async open(opts: StatusRepoOptions): Promise<StatusRepo> {
     mkdirSync(opts.dir, { recursive: true });
     const repo = new StatusRepo(opts);
     try {
-      if (!existsSync(join(opts.dir, '.git'))) {
-        await repo.git.init();
-        await repo.git.raw(['config', 'gc.auto', '0']);
-        await repo.git.addRemote('origin', opts.url);
-        if (await repo.fetchRemote()) await repo.git.raw(['checkout', '--quiet', '-B', STATUS_BRANCH, 'FETCH_HEAD']);
-        else await repo.git.raw(['checkout', '--quiet', '--orphan', STATUS_BRANCH]);
-      } else {
-        await repo.git.raw(['remote', 'set-url', 'origin', opts.url]);
-      }
-      await repo.recover();
+      if (!existsSync(join(opts.dir, '.git'))) await repo.cloneFresh();
+      else await repo.reuse();
     } catch (err) {
       if (err instanceof UnreachableError) throw err;
       throw new UnreachableError(`cannot prepare the status branch clone in ${opts.dir}`, { cause: err });
     }
+    await repo.pushOrKeep();
     return repo;
+  }
+
+  private async cloneFresh(): Promise<void> {
+    await this.git.init();
+    await this.git.raw(['config', 'gc.auto', '0']);
+    await this.git.addRemote('origin', this.opts.url);
+    if (await this.fetchRemote()) await this.git.raw(['checkout', '--quiet', '-B', STATUS_BRANCH, 'FETCH_HEAD']);
+    else await this.git.raw(['checkout', '--quiet', '--orphan', STATUS_BRANCH]);
+  }
+
+  /** Opens an existing clone; when git cannot read it, rebuilds its index, and when that fails, clones again. */
+  private async reuse(): Promise<void> {
+    try {
+      await this.git.raw(['remote', 'set-url', 'origin', this.opts.url]);
+      await this.commitLeftovers();
+      return;
+    } catch (err) {
+      this.opts.logger?.warn({ err, dir: this.dir }, 'the status clone cannot be read; repairing it');
+    }
+    try {
+      await this.rebuildIndex();
+      await this.commitLeftovers();
+      this.repair(`the status clone's git index was damaged and has been rebuilt from its last commit; nothing was lost`);
+    } catch (err) {
+      this.opts.logger?.warn({ err, dir: this.dir }, 'the status clone cannot be repaired; cloning it again');
+      await this.reclone();
+    }
+  }
+
+  private repair(text: string): void {
+    this.repairs.push(text);
+    this.opts.logger?.warn({ dir: this.dir }, text);
+  }
+
+  private async rebuildIndex(): Promise<void> {
+    const gitDir = join(this.dir, '.git');
+    for (const lock of STALE_LOCKS) rmSync(join(gitDir, lock), { force: true });
+    rmSync(join(gitDir, 'index'), { force: true });
+    // A missing index reads as empty; reset fills it from HEAD again and leaves the working files alone.
+    if (await this.hasCommits()) await this.git.raw(['reset', '--quiet']);
+  }
+
+  private async reclone(): Promise<void> {
+    const damaged = `${this.dir}.damaged-${Date.now()}`;
+    const oldHead = headOf(join(this.dir, '.git'));
+    renameSync(this.dir, damaged);
+    mkdirSync(this.dir, { recursive: true });
+    await this.cloneFresh();
+    const kept = oldHead ? await this.git.raw(['merge-base', '--is-ancestor', oldHead, 'HEAD']).then(() => true, () => false) : true;
+    this.repair(kept
+      ? `the status clone was damaged and has been cloned again from the remote (the damaged copy is ${damaged}); every commit it had was pushed`
+      : `the status clone was damaged and has been cloned again from the remote; its commits up to ${oldHead.slice(0, 12)} had not been pushed and could not be recovered (the damaged copy is ${damaged})`);
   }
 
   private async fetchRemote(): Promise<boolean> {
     try {
-      await this.git.raw(['fetch', '--quiet', 'origin', `refs/heads/${STATUS_BRANCH}`]);
+      await this.remoteGit.raw(['fetch', '--progress', 'origin', `refs/heads/${STATUS_BRANCH}`]);
       return true;
     } catch (err) {
       if (/couldn't find remote ref|could not find remote ref/i.test((err as Error).message)) return false;
-      throw err;
+      throw new UnreachableError(`cannot fetch ${STATUS_BRANCH} from ${this.opts.url}`, { cause: err });
     }
   }
 
-  /** Commits files left uncommitted and pushes commits left unpushed (after a crash). */
-  async recover(): Promise<void> {
+  /** Commits files a crash left uncommitted. */
+  private async commitLeftovers(): Promise<void> {
     const status = await this.git.raw(['status', '--porcelain']);
     if (status.trim()) await this.commitAll('pm2-gitops: commit status left by an interrupted run');
-    if (await this.hasCommits()) await this.push();
+    if (await this.hasCommits()) this.unpushed = true;
   }
 
   private async hasCommits(): Promise<boolean> {
@@ -102,31 +168,78 @@ export class StatusRepo {
     return true;
   }
 
-  /** Writes files, commits them in one commit and pushes; resolves to whether anything was committed. */
+  /**
+   * Writes files (each atomically, so a crash never leaves a truncated report
+   * for the next start to commit), commits them in one commit and pushes;
+   * resolves to whether anything was committed. A push that cannot reach the
+   * remote is left for flush().
+   */
   async write(files: Array<{ path: string; text: string }>, message: string): Promise<boolean> {
     for (const f of files) {
       const full = join(this.dir, f.path);
       mkdirSync(dirname(full), { recursive: true });
-      writeFileSync(full, f.text);
+      writeFileAtomic(full, f.text);
     }
     const committed = await this.commitAll(message);
-    if (committed) await this.push();
+    if (committed) {
+      this.unpushed = true;
+      // While the remote is away, only flush() (once per pass) tries it: each try may wait for a timeout.
+      if (!this.offlineSince) await this.pushOrKeep();
+    }
     return committed;
   }
 
-  /** Pushes the status branch; on rejection fetches, rebases (our files win) and retries. */
+  /** Pushes commits kept while the remote was unreachable (a no-op when there are none). */
+  async flush(): Promise<void> {
+    if (this.unpushed) await this.pushOrKeep();
+  }
+
+  /** Whether commits wait for the remote. */
+  get pending(): boolean {
+    return this.unpushed;
+  }
+
+  private async pushOrKeep(): Promise<void> {
+    if (!this.unpushed) return;
+    try {
+      await this.push();
+      if (this.offlineSince) this.opts.logger?.info({ branch: STATUS_BRANCH, since: this.offlineSince }, 'the remote answers again; pushed the status commits kept meanwhile');
+      this.unpushed = false;
+      this.offlineSince = undefined;
+    } catch (err) {
+      if (!this.offlineSince) this.opts.logger?.warn({ err, branch: STATUS_BRANCH }, 'cannot push the status branch; keeping the commits for the next push');
+      this.offlineSince ??= new Date().toISOString();
+    }
+  }
+
+  /** Pushes the status branch; on rejection fetches, rebases (our files win) and retries. Throws UnreachableError. */
   async push(attempts = 6): Promise<void> {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
       try {
-        await this.git.raw(['push', '--quiet', 'origin', `HEAD:refs/heads/${STATUS_BRANCH}`]);
+        await this.remoteGit.raw(['push', '--progress', 'origin', `HEAD:refs/heads/${STATUS_BRANCH}`]);
         return;
       } catch (err) {
         last = err;
+        // A remote that cannot be fetched is unreachable: retrying now changes nothing.
         if (await this.fetchRemote()) await this.git.raw([...this.config(), 'rebase', '--quiet', '-X', 'theirs', 'FETCH_HEAD']);
         await new Promise((r) => { setTimeout(r, 50 * (i + 1)); });
       }
     }
     throw new UnreachableError(`cannot push ${STATUS_BRANCH} to ${this.opts.url}`, { cause: last });
+  }
+}
+
+/** The commit HEAD names, read from the files themselves: git refuses a repository whose objects are damaged. */
+function headOf(gitDir: string): string {
+  try {
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    if (!head.startsWith('ref: ')) return head;
+    const ref = head.slice(5);
+    if (existsSync(join(gitDir, ref))) return readFileSync(join(gitDir, ref), 'utf8').trim();
+    const packed = readFileSync(join(gitDir, 'packed-refs'), 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`));
+    return packed?.split(' ')[0] ?? '';
+  } catch {
+    return '';
   }
 }

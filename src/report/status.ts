@@ -1,8 +1,10 @@
 /**
  * Status files (pure): `status/<env>.md`, for people. Values that change on
  * every look (uptime) are written as points in time, so an unchanged
- * environment produces an unchanged file.
+ * environment produces an unchanged file. Each list has a byte budget, so a
+ * file stays under STATUS_MAX_BYTES whatever the reconcile found.
  */
+import type { Conditions, FailureReason } from '../domain/failure.js';
 import type { LiveTask } from '../domain/live.js';
 import type { ActionResult, Hold } from '../domain/plan.js';
 import type { Outcome, Provenance, Precedence } from './evidence.js';
@@ -17,7 +19,14 @@ export const SHAPES = {
   deleted: '∅ deleted',
   completed: '□ completed',
   missing: '∅ not running',
+  unknown: '? unknown (PM2 unreachable)',
 } as const;
+
+/** The largest status file buildStatus writes. */
+export const STATUS_MAX_BYTES = 256 * 1024;
+
+/** Byte budgets of the parts of a status file; with the header they stay under STATUS_MAX_BYTES. */
+const BUDGET = { tasks: 160 * 1024, problems: 48 * 1024, holds: 24 * 1024, bad: 8 * 1024, warnings: 4 * 1024, line: 2 * 1024 };
 
 export type ShapeState = keyof typeof SHAPES;
 
@@ -42,6 +51,14 @@ export interface StatusInput {
   provenance?: Provenance;
   precedence?: Precedence;
   outcome: Outcome;
+  /** Set when the outcome is `failed`: what kind of failure, for scripts. */
+  reason?: FailureReason;
+  /** The one-line human message of a failure. */
+  message?: string;
+  /** Outages of the source or the daemon, whatever the outcome. */
+  conditions?: Conditions;
+  /** Things the controller repaired or could not recover (damaged state files), for the operator. */
+  warnings?: string[];
   reconciledAt: string;
   tasks: StatusTaskRow[];
   holds: Hold[];
@@ -66,8 +83,12 @@ export function shapeOf(live: LiveTask | undefined, type: 'service' | 'job'): Sh
   return 'stopped';
 }
 
-/** Status rows for the declared tasks and any undeclared live task, with each task's last action. */
-export function statusRows(declared: Array<{ name: string; type: 'service' | 'job' }>, live: readonly LiveTask[], results: readonly ActionResult[]): StatusTaskRow[] {
+/**
+ * Status rows for the declared tasks and any undeclared live task, with each
+ * task's last action; with `liveKnown: false` (PM2 could not be read) states
+ * are `unknown` rather than claimed missing.
+ */
+export function statusRows(declared: Array<{ name: string; type: 'service' | 'job' }>, live: readonly LiveTask[], results: readonly ActionResult[], opts: { liveKnown?: boolean } = {}): StatusTaskRow[] {
   const liveByName = new Map(live.map((l) => [l.name, l]));
   const names = new Map(declared.map((d) => [d.name, d.type]));
   for (const l of live) if (!names.has(l.name)) names.set(l.name, 'service');
@@ -80,7 +101,7 @@ export function statusRows(declared: Array<{ name: string; type: 'service' | 'jo
     return {
       task,
       type,
-      state: deleted ? 'deleted' : shapeOf(l, type),
+      state: deleted ? 'deleted' : opts.liveKnown === false ? 'unknown' : shapeOf(l, type),
       pids: (l?.instances ?? []).map((i) => i.pid).filter((p) => p > 0),
       restarts: (l?.instances ?? []).reduce((n, i) => n + i.restarts, 0),
       ...(online.length ? { since: new Date(Math.min(...online.map((i) => i.startedAt))).toISOString() } : {}),
@@ -89,8 +110,43 @@ export function statusRows(declared: Array<{ name: string; type: 'service' | 'jo
   });
 }
 
+/** Cuts a line to `max` bytes (UTF-8), marking the cut. */
+export function clip(text: string, max: number = BUDGET.line): string {
+  if (Buffer.byteLength(text) <= max) return text;
+  // A cut inside a multi-byte character decodes to U+FFFD: drop it.
+  const cut = Buffer.from(text).subarray(0, max - 4).toString('utf8').replace(/\uFFFD+$/, '');
+  return `${cut} …`;
+}
+
+/** The lines that fit in `budget` bytes, then one line saying how many were left out. */
+export function fitLines(lines: readonly string[], budget: number, more: (n: number) => string): string[] {
+  const out: string[] = [];
+  let used = 0;
+  for (const [i, line] of lines.entries()) {
+    const clipped = clip(line);
+    used += Buffer.byteLength(clipped) + 1;
+    if (used > budget) {
+      out.push(more(lines.length - i));
+      return out;
+    }
+    out.push(clipped);
+  }
+  return out;
+}
+
 function cell(text: string | undefined): string {
-  return (text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ') || '–';
+  return clip((text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')) || '–';
+}
+
+function runningText(s: StatusInput): string {
+  const last = s.running ? `\`${s.running}\`` : undefined;
+  // Without the daemon nobody can tell what runs: say what was applied last, never that it runs.
+  if (s.conditions?.daemon) return `unknown: PM2 is unreachable${last ? ` (last applied ${last})` : ''}`;
+  return last ?? 'nothing yet';
+}
+
+function outageLine(what: string, o: { since: string; reason: string } | undefined, then: string): string[] {
+  return o ? [`| ${what} | **unreachable** since ${o.since}: ${cell(o.reason)}; ${then} |`] : [];
 }
 
 function approvalLine(p: Precedence | undefined, prov: Provenance | undefined): string {
@@ -119,8 +175,12 @@ export function buildStatus(s: StatusInput): string {
     '| | |',
     '| --- | --- |',
     `| result | ${OUTCOME_TEXT[s.outcome]} |`,
+    ...(s.reason ? [`| reason | ${s.reason} |`] : []),
+    ...(s.message ? [`| message | ${cell(s.message)} |`] : []),
+    ...outageLine('source', s.conditions?.source, 'the last fetched revision keeps running and self-healing'),
+    ...outageLine('daemon', s.conditions?.daemon, 'a new daemon is being started'),
     `| revision | ${rev} |`,
-    `| running | ${s.running ? `\`${s.running}\`` : 'nothing yet'} |`,
+    `| running | ${runningText(s)} |`,
     `| author | ${s.provenance?.author ? cell(`${s.provenance.author.name} <${s.provenance.author.email}>`) : '–'} |`,
     `| approval | ${approvalLine(s.precedence, s.provenance)} |`,
     `| reconciled | ${s.reconciledAt} |`,
@@ -132,12 +192,17 @@ export function buildStatus(s: StatusInput): string {
     '',
     '| task | type | state | pids | restarts | up since | last action | health |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...s.tasks.map((t) => `| ${cell(t.task)} | ${t.type} | ${SHAPES[t.state]} | ${t.pids.join(', ') || '–'} | ${t.restarts} | ${t.since ?? '–'} | ${cell(t.lastAction)} | ${cell(t.health)} |`),
+    ...fitLines(s.tasks.map((t) => `| ${cell(t.task)} | ${t.type} | ${SHAPES[t.state]} | ${t.pids.join(', ') || '–'} | ${t.restarts} | ${t.since ?? '–'} | ${cell(t.lastAction)} | ${cell(t.health)} |`), BUDGET.tasks,
+      (n) => `| … and ${n} more tasks | | | | | | | |`),
   ];
+  const more = (what: string) => (n: number): string => `- … and ${n} more ${what}`;
+  if (s.warnings?.length) lines.push('', '## Warnings', '', ...fitLines(s.warnings.map((w) => `- ${w.replace(/\n/g, ' ')}`), BUDGET.warnings, more('warnings')));
   if (s.rollback) lines.push('', '## Rollback', '', `Rolled back from \`${s.rollback.from}\` to \`${s.rollback.to}\`: ${cell(s.rollback.reason)}`);
-  if (s.problems.length) lines.push('', '## Problems', '', ...s.problems.map((p) => `- ${p.replace(/\n/g, ' ')}`));
-  if (s.holds.length) lines.push('', '## Held back', '', ...s.holds.map((h) => `- ${h.task}: ${h.reason}`));
-  if (s.badRevisions.length) lines.push('', '## Bad revisions (not retried until a new commit)', '', ...s.badRevisions.map((b) => `- \`${b.revision}\`: ${b.reason}`));
+  if (s.problems.length) lines.push('', '## Problems', '', ...fitLines(s.problems.map((p) => `- ${p.replace(/\n/g, ' ')}`), BUDGET.problems, more('problems')));
+  if (s.holds.length) lines.push('', '## Held back', '', ...fitLines(s.holds.map((h) => `- ${h.task}: ${h.reason.replace(/\n/g, ' ')}`), BUDGET.holds, more('held-back tasks')));
+  if (s.badRevisions.length) {
+    lines.push('', '## Bad revisions (not retried until a new commit)', '', ...fitLines(s.badRevisions.map((b) => `- \`${b.revision}\`: ${b.reason.replace(/\n/g, ' ')}`), BUDGET.bad, more('bad revisions')));
+  }
   return `${lines.join('\n')}\n`;
 }
 

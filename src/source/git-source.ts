@@ -1,14 +1,17 @@
 /**
  * The git source (I/O, simple-git): a bare mirror of the watched branch under
  * the state dir, fetched on demand; each revision is exported to its own
- * read-only release folder, so rendering never sees a half-written tree.
+ * read-only release folder (releases.ts), so rendering never sees a
+ * half-written or damaged tree.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { gitAt } from '../adapters/git.js';
-import { UnreachableError } from '../domain/errors.js';
+import { gitAt, NETWORK_IDLE_TIMEOUT_MS } from '../adapters/git.js';
+import type { Logger } from '../adapters/logger.js';
+import { SourceUnreachableError, UnreachableError } from '../domain/errors.js';
 import type { CommitFacts } from './approval.js';
+import { ReleaseStore } from './releases.js';
 
 export interface GitSourceOptions {
   /** URL or local path of the manifest repository (bare or not). */
@@ -16,6 +19,8 @@ export interface GitSourceOptions {
   /** Branch to follow; default: the remote's default branch. */
   branch?: string;
   stateDir: string;
+  /** Where repairs of damaged release folders are logged. */
+  logger?: Logger;
 }
 
 /** Whether `repo` names a path on this machine rather than a URL. */
@@ -32,13 +37,18 @@ export class GitSource {
   readonly releases: string;
   branch: string;
   private readonly git: SimpleGit;
+  /** For commands that talk to the remote: bounded by NETWORK_IDLE_TIMEOUT_MS. */
+  private readonly remoteGit: SimpleGit;
+  private readonly releaseStore: ReleaseStore;
 
-  private constructor(url: string, mirror: string, releases: string, branch: string) {
+  private constructor(url: string, mirror: string, releases: string, branch: string, logger?: Logger) {
     this.url = url;
     this.mirror = mirror;
     this.releases = releases;
     this.branch = branch;
     this.git = gitAt(mirror);
+    this.remoteGit = gitAt(mirror, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS });
+    this.releaseStore = new ReleaseStore(mirror, releases, logger);
   }
 
   /** Clones the mirror if needed and resolves the branch. Throws UnreachableError when the repository cannot be read. */
@@ -55,8 +65,14 @@ export class GitSource {
       }
       const git = gitAt(mirror);
       await git.raw(['config', 'remote.origin.url', url]);
-      const branch = opts.branch ?? (await GitSource.defaultBranch(git, url));
-      return new GitSource(url, mirror, releases, branch);
+      const branch = opts.branch ?? (await GitSource.defaultBranch(gitAt(mirror, { idleTimeoutMs: NETWORK_IDLE_TIMEOUT_MS }), url).catch(async (err: unknown) => {
+        // Started while the remote is away: the mirror knows the branch it followed, and that is enough to run on.
+        const known = (await git.raw(['for-each-ref', '--format=%(refname:strip=2)', 'refs/heads'])).split('\n').filter(Boolean);
+        if (known.length !== 1) throw err;
+        opts.logger?.warn({ err, branch: known[0] }, 'cannot ask the repository for its default branch; following the branch the mirror holds');
+        return known[0]!;
+      }));
+      return new GitSource(url, mirror, releases, branch, opts.logger);
     } catch (err) {
       throw new UnreachableError(`cannot read the manifest repository ${opts.repo}`, { cause: err });
     }
@@ -69,14 +85,32 @@ export class GitSource {
     return m[1]!;
   }
 
-  /** Fetches the branch; resolves to its tip commit. Throws UnreachableError when git cannot fetch. */
+  /**
+   * Fetches the branch; resolves to its tip commit. Throws
+   * SourceUnreachableError when git cannot fetch (`branchDeleted` when the
+   * repository answers without the branch); the mirror keeps what it had.
+   */
   async fetch(): Promise<string> {
     try {
-      await this.git.raw(['fetch', '--quiet', '--no-tags', '--force', 'origin', `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
+      // --progress keeps output flowing while a big fetch makes progress, so only a stalled one hits the idle timeout.
+      await this.remoteGit.raw(['fetch', '--progress', '--no-tags', '--force', 'origin', `+refs/heads/${this.branch}:refs/heads/${this.branch}`]);
       return (await this.git.revparse([`refs/heads/${this.branch}`])).trim();
     } catch (err) {
-      throw new UnreachableError(`cannot fetch branch ${this.branch} of ${this.url}`, { cause: err });
+      const branchDeleted = /couldn't find remote ref|could not find remote ref/i.test((err as Error).message);
+      throw new SourceUnreachableError(`cannot fetch branch ${this.branch} of ${this.url}`, { cause: err, branchDeleted });
     }
+  }
+
+  /** The tip the mirror holds from the last successful fetch, if any. */
+  async lastFetched(): Promise<string | undefined> {
+    // With --quiet git prints nothing for a missing ref, so the answer is the output.
+    const out = await this.git.raw(['rev-parse', '--verify', '--quiet', `refs/heads/${this.branch}`]).catch(() => '');
+    return out.trim() || undefined;
+  }
+
+  /** Starts a pass: release folders are checked again before their next use. */
+  beginPass(): void {
+    this.releaseStore.beginPass();
   }
 
   /** Whether a commit exists in the mirror. */
@@ -114,21 +148,12 @@ export class GitSource {
     };
   }
 
-  /** Exports a commit's tree to `releases/<sha>` (once); resolves to that folder. */
-  async release(sha: string): Promise<string> {
-    const dir = join(this.releases, sha);
-    if (existsSync(dir) && statSync(dir).isDirectory()) return dir;
-    const tmp = `${dir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    try {
-      // restore --worktree writes the tree without touching any index, so the mirror stays bare.
-      await this.git.raw(['--work-tree', tmp, 'restore', `--source=${sha}`, '--worktree', '--', '.']);
-      renameSync(tmp, dir);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-    return dir;
+  /**
+   * The release folder of a commit, `releases/<sha>`: exported once, checked
+   * against the commit once per pass, exported again when damaged.
+   */
+  release(sha: string): Promise<string> {
+    return this.releaseStore.release(sha);
   }
 
   /** The paths to watch for ref changes when the repository is on this machine. */

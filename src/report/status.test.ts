@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { buildStatus, clip, STATUS_MAX_BYTES, statusRows, type StatusInput } from './status.js';
+
+function input(over: Partial<StatusInput> = {}): StatusInput {
+  return {
+    environment: 'dev', namespace: 'dev', host: 'h1', outcome: 'converged', reconciledAt: '2026-01-01T00:00:00.000Z',
+    tasks: [], holds: [], problems: [], badRevisions: [], ...over,
+  };
+}
+
+describe('buildStatus', () => {
+  it('[status-size] thousands of problems, holds and tasks stay under the cap, each list cut with how many were left out', () => {
+    const problems = Array.from({ length: 50_000 }, (_, i) => `base/t${i}.yaml:3:5 /spec/process/instances: must be an integer >= 0 or "max"`);
+    const holds = Array.from({ length: 20_000 }, (_, i) => ({ task: `t${i}`, reason: 'prune limit reached', blocking: true }));
+    const tasks = statusRows(Array.from({ length: 5_000 }, (_, i) => ({ name: `task-${i}`, type: 'service' as const })), [], []);
+    const text = buildStatus(input({ outcome: 'invalid', problems, holds, tasks }));
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(STATUS_MAX_BYTES);
+    const cut = (what: string): number => Number(new RegExp(`… and (\\d+) more ${what}`).exec(text)?.[1]);
+    const shownProblems = text.split('\n').filter((l) => l.startsWith('- base/')).length;
+    expect(shownProblems).toBeGreaterThan(100);
+    expect(shownProblems + cut('problems')).toBe(50_000);
+    const shownHolds = text.split('\n').filter((l) => /^- t\d+: prune/.test(l)).length;
+    expect(shownHolds + cut('held-back tasks')).toBe(20_000);
+    const shownTasks = text.split('\n').filter((l) => l.startsWith('| task-')).length;
+    expect(shownTasks + cut('tasks')).toBe(5_000);
+  });
+
+  it('[status-size] one giant problem line is clipped', () => {
+    const text = buildStatus(input({ outcome: 'failed', reason: 'internal', message: 'x'.repeat(1_000_000), problems: ['é'.repeat(1_000_000)] }));
+    expect(Buffer.byteLength(text)).toBeLessThan(10_000);
+    expect(text).toContain(' …');
+    expect(text).not.toContain('\uFFFD');
+  });
+
+  it('a small status is not cut', () => {
+    const text = buildStatus(input({ problems: ['one', 'two'] }));
+    expect(text).toContain('- one\n- two\n');
+    expect(text).not.toContain('more problems');
+  });
+
+  it('names the failure reason, the message and outages of source and daemon', () => {
+    const text = buildStatus(input({
+      outcome: 'failed', reason: 'daemon-unreachable', message: 'the PM2 daemon is unreachable',
+      conditions: { source: { since: '2026-01-01T00:00:00.000Z', reason: 'branch main was deleted', branchDeleted: true }, daemon: { since: '2026-01-01T00:00:01.000Z', reason: 'connection closed' } },
+      warnings: ['state.json was unreadable; rebuilt from the status branch and PM2'],
+    }));
+    expect(text).toContain('| reason | daemon-unreachable |');
+    expect(text).toContain('| message | the PM2 daemon is unreachable |');
+    expect(text).toContain('| source | **unreachable** since 2026-01-01T00:00:00.000Z: branch main was deleted;');
+    expect(text).toContain('| daemon | **unreachable** since 2026-01-01T00:00:01.000Z: connection closed;');
+    expect(text).toContain('## Warnings\n\n- state.json was unreadable');
+  });
+
+  it('shows tasks as unknown, not missing, when PM2 could not be read', () => {
+    const rows = statusRows([{ name: 'web', type: 'service' }], [], [], { liveKnown: false });
+    expect(rows[0]!.state).toBe('unknown');
+    expect(buildStatus(input({ tasks: rows }))).toContain('| web | service | ? unknown (PM2 unreachable) |');
+  });
+});
+
+describe('clip', () => {
+  it('keeps short text and cuts long text to the byte limit', () => {
+    expect(clip('short', 100)).toBe('short');
+    const cut = clip('ü'.repeat(100), 21);
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(21);
+    expect(cut.endsWith(' …')).toBe(true);
+  });
+});
