@@ -110,7 +110,7 @@ describe('approvals (run --require-approvals, --allowed-signers)', () => {
 
   it('refuses a commit signed by a key that is not an allowed signer', async () => {
     const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', `${keys.mallory!}.pub`], { encoding: 'utf8' }).split(/\s+/)[1]!;
-    await expectRefused('change from outside', 'mallory', { author: ALICE, signingKey: keys.mallory!, trailers: [trailer(BOB)] }, (sha) => [
+    await expectRefused('change from outside', 'outsider', { author: ALICE, signingKey: keys.mallory!, trailers: [trailer(BOB)] }, (sha) => [
       `commit ${sha} is signed by a key that is not in the allowed signers (${fingerprint})`,
     ]);
   });

@@ -267,12 +267,13 @@ function filesOf(c: Case): { files: CaseFile[]; secrets: string[] } {
 const printed: string[] = [];
 
 /**
- * Every string the parsed documents hold as an env value: anything under a key
- * `env` or `env_<name>` (a Task's process env and env blocks, an Environment's
- * env, a merge patch), and the value of a JSON Patch operation on such a path.
- * Worked out here, apart from the product's own collection, so that the test
- * does not trust what it checks. A planted secret that a mutation moved out of
- * every env position (into a task name, say) is a name, shown as names are.
+ * Every string the parsed documents hold as an env value: a Task's
+ * spec.process.env and env_<name> blocks, an Environment's spec.env, and what
+ * its patches put there (merge patches under spec.process.env*, JSON Patch
+ * values on such paths). Worked out here, apart from the product's own
+ * collection, so that the test does not trust what it checks. A planted
+ * secret that a mutation moved out of every env position (into a task name or
+ * a label, say) is a name, shown as names are.
  */
 function envValuesOf(files: readonly ParsedFile[]): Set<string> {
   const out = new Set<string>();
@@ -280,16 +281,24 @@ function envValuesOf(files: readonly ParsedFile[]): Set<string> {
     if (typeof value === 'string' || typeof value === 'number') out.add(String(value));
     else if (value && typeof value === 'object') for (const v of Object.values(value)) leaves(v);
   };
-  const walk = (value: unknown): void => {
-    if (!value || typeof value !== 'object') return;
-    const record = value as Record<string, unknown>;
-    if (typeof record.path === 'string' && /\/env(_[^/]*)?(\/|$)/.test(record.path) && 'value' in record) leaves(record.value);
-    for (const [key, v] of Object.entries(record)) {
-      if (key === 'env' || key.startsWith('env_')) leaves(v);
-      else walk(v);
-    }
+  const map = (value: unknown): Record<string, unknown> | undefined => (value && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : undefined);
+  const processEnv = (proc: unknown): void => {
+    for (const [key, v] of Object.entries(map(proc) ?? {})) if (key === 'env' || key.startsWith('env_')) leaves(v);
   };
-  for (const f of files) for (const d of [...f.documents, ...(f.unreadable ?? [])]) walk(d.value);
+  for (const f of files) {
+    for (const d of [...f.documents, ...(f.unreadable ?? [])]) {
+      const spec = map(map(d.value)?.spec);
+      processEnv(spec?.process);
+      leaves(spec?.env);
+      for (const patch of Array.isArray(spec?.patches) ? spec.patches : []) {
+        processEnv(map(map(map(patch)?.merge)?.spec)?.process);
+        for (const op of Array.isArray(map(patch)?.patch) ? (map(patch)!.patch as unknown[]) : []) {
+          const o = map(op);
+          if (typeof o?.path === 'string' && /^\/spec\/process\/env(_[^/]*)?(\/|$)/.test(o.path)) leaves(o.value);
+        }
+      }
+    }
+  }
   return out;
 }
 
