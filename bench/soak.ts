@@ -244,6 +244,8 @@ async function main(): Promise<void> {
         const god = Number(readFileSync(join(pm2.home, 'pm2.pid'), 'utf8'));
         process.kill(god, 'SIGKILL');
         await waitFor('the daemon gone', () => { try { process.kill(god, 0); return false; } catch { return true; } }, 10_000);
+        // A program outside the namespace outlives its daemon; the controller rightly leaves it alone, so the bench removes its own.
+        try { process.kill(sentinel.pid, 'SIGKILL'); } catch { /* already gone */ }
       }
       if (cycle % OFFLINE_EVERY === 0) {
         // The remote away: the last good revision keeps self-healing; a stopped task comes back.
