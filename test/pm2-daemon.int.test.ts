@@ -4,7 +4,7 @@
  * never spawn two, and processes that outlived a killed daemon are stopped.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,19 @@ const c = await Pm2Client.connect(); await c.list(); await c.disconnect(); proce
     expect(alive(served)).toBe(false);
     // Connections the test made may linger a moment in FIN-WAIT after the server's end.
     await waitFor('the port to be free', () => portFree(PORT), 10_000);
+  });
+
+  it('[daemon-killed] starting a new daemon after each loss holds no file descriptor of its log', async () => {
+    const logFds = (): number => readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === join(pm2.home, 'pm2.log'); } catch { return false; } }).length;
+    client ??= await Pm2Client.connect({ home: pm2.home });
+    for (let i = 0; i < 3; i++) {
+      const lost = new Promise<void>((resolve) => client!.onLost(() => resolve()));
+      process.kill(Number(readFileSync(join(pm2.home, 'pm2.pid'), 'utf8')), 'SIGKILL');
+      await lost;
+      expect((await client.reconnect()).startedDaemon).toBe(true);
+    }
+    // PM2's client opens its log twice for every daemon it spawns; none of those may stay open here.
+    expect(logFds()).toBe(0);
   });
 
   it('[daemon-killed] orphans of namespaces that are not managed are left alone', async () => {
