@@ -9,21 +9,50 @@ import { silentLogger, type Logger } from './adapters/logger.js';
 import type { Pm2Client } from './adapters/pm2.js';
 import { probeHttp, probeTcp } from './adapters/probe.js';
 import { execute, type ExecTask } from './apply/execute.js';
+import { deliver, filesCwd, resolveCwd, type TaskDelivery } from './delivery/deliver.js';
+import { formatBuildFailure } from './delivery/failure.js';
+import { collectBuilds } from './delivery/gc.js';
+import { linkedDigest, removeLink, switchLink } from './delivery/links.js';
+import type { BuildEvent, BuildFailure, CodeSnapshot } from './delivery/types.js';
 import { systemClock, type Clock, type Prober } from './apply/ops.js';
 import type { LiveTask } from './domain/live.js';
 import type { DesiredState } from './domain/manifest.js';
-import type { ActionResult, Drift, Plan } from './domain/plan.js';
+import type { Action, ActionResult, Drift, Plan } from './domain/plan.js';
 import { diff } from './diff/diff.js';
-import { readLive, resolveDesired, type ResolvedTask } from './live/read.js';
+import { readLive, resolveDesired, type DeliveredCode, type ResolvedTask } from './live/read.js';
 import { plan, type PlanTask } from './plan/plan.js';
+
+/** What delivers the tasks' code (DESIGN section 9): the build store and the code of this revision. */
+export interface DeliveryInput {
+  /** Root of the build store (the state dir): builds/, links/, shared by `apply` and `run`. */
+  stateDir: string;
+  /** The code of every task of the state (readCommitCode or readWorkingTreeCode). */
+  snapshot: CodeSnapshot;
+  /** Builds kept per task after an apply (`--keep-builds`); default 5. */
+  keepBuilds?: number;
+  /** Run the steps again for a digest whose build failed before (default: report the recorded failure). */
+  retryFailed?: boolean;
+  onProgress?: (event: BuildEvent) => void;
+}
 
 export interface ReconcileInput {
   state: DesiredState;
-  /** Absolute checkout the rendered paths are relative to. */
+  /** Absolute checkout the rendered paths are relative to (for tasks that are not delivered). */
   repoDir: string;
   revision: string;
-  /** false: observe, diff and plan only. */
+  /** false: observe, diff and plan only (builds are looked up, never made). */
   apply: boolean;
+  /** Without it processes run from `repoDir` and code is not compared. */
+  delivery?: DeliveryInput;
+}
+
+/** One task's build in a reconcile: its digest, whether an existing build was reused, or why it failed. */
+export interface BuildReport {
+  task: string;
+  codeDigest: string;
+  built: boolean;
+  reused?: boolean;
+  failure?: BuildFailure;
 }
 
 export interface ReconcileDeps {
@@ -38,6 +67,8 @@ export interface ReconcileDeps {
   /** Called with the plan about to be executed (apply only), before its first action. */
   onPlan?: (plan: Plan) => void;
   onResult?: (result: ActionResult) => void;
+  /** Called as each action starts. */
+  onStart?: (action: Action) => void;
 }
 
 export interface ReconcileResult {
@@ -51,6 +82,8 @@ export interface ReconcileResult {
   live: LiveTask[];
   /** Every action succeeded and nothing blocks. */
   converged: boolean;
+  /** The builds of the delivered tasks (empty without delivery). */
+  builds: BuildReport[];
   timings: { observeMs: number; planMs: number; applyMs: number };
 }
 
@@ -80,6 +113,20 @@ function execTaskOf(r: ResolvedTask): ExecTask {
   };
 }
 
+/**
+ * Tasks in sync (their processes run the desired code) whose stable link is missing or points at
+ * another build (a state dir restored or lost): the link is set to the build
+ * their processes run, so that PM2's next own restart loads that code.
+ */
+function repairLinks(stateDir: string, namespace: string, deliveries: ReadonlyMap<string, TaskDelivery>, thePlan: Plan, logger: Logger): void {
+  for (const task of thePlan.inSync) {
+    const d = deliveries.get(task);
+    if (!d?.built || linkedDigest({ stateDir, env: namespace, task }) === d.code.codeDigest) continue;
+    switchLink({ stateDir, env: namespace, task, codeDigest: d.code.codeDigest });
+    logger.warn({ task }, `the code link of ${task} was missing or stale; it points at the build its processes run again`);
+  }
+}
+
 /** Observes, diffs and plans; with `apply`, executes the plan under the daemon's apply lock. */
 export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps): Promise<ReconcileResult> {
   const clock = deps.clock ?? systemClock;
@@ -90,7 +137,13 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     : undefined;
   try {
     const t0 = clock.now();
-    const resolved = resolveDesired(state, deps.pm2, { repoDir: input.repoDir, revision: input.revision, cpus: deps.cpus ?? availableParallelism() });
+    const deliveries = input.delivery
+      ? await deliver({ stateDir: input.delivery.stateDir, state, snapshot: input.delivery.snapshot, build: input.apply, concurrency: deps.concurrency, revision: input.revision, ...(input.delivery.retryFailed ? { retryFailed: true } : {}), ...(input.delivery.onProgress ? { onProgress: input.delivery.onProgress } : {}) })
+      : new Map<string, TaskDelivery>();
+    const code = new Map<string, DeliveredCode>([...deliveries].map(([name, d]) => [name, { cwd: resolveCwd(d), resolveRoot: d.resolveRoot, link: d.link, codeDigest: d.code.codeDigest, filesCwd: filesCwd(input.delivery!.stateDir, state.namespace, d) }]));
+    const builds: BuildReport[] = [...deliveries.values()].map((d) => ({ task: d.code.task, codeDigest: d.code.codeDigest, built: d.built, ...(d.reused !== undefined ? { reused: d.reused } : {}), ...(d.failure ? { failure: d.failure } : {}) }))
+      .sort((a, b) => a.task.localeCompare(b.task));
+    const resolved = resolveDesired(state, deps.pm2, { repoDir: input.repoDir, revision: input.revision, cpus: deps.cpus ?? availableParallelism(), code });
     const live = await readLive(deps.pm2, state);
     const t1 = clock.now();
     const drifts = diff(resolved.map((r) => ({ name: r.task.name, type: r.task.type, comparable: r.comparable })), live);
@@ -104,7 +157,7 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
       policy: state.policy,
     });
     const t2 = clock.now();
-    const base = { environment: state.environment, namespace: state.namespace, revision: input.revision, drifts, plan: thePlan };
+    const base = { environment: state.environment, namespace: state.namespace, revision: input.revision, drifts, plan: thePlan, builds };
     // A refused plan (it would delete more than the prune limit allows) changes nothing that runs.
     if (!input.apply || thePlan.refusal) {
       const converged = thePlan.actions.length === 0 && !thePlan.holds.some((h) => h.blocking) && !thePlan.refusal;
@@ -113,7 +166,17 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     }
     logger.info({ environment: state.environment, revision: input.revision, actions: thePlan.actions.length }, 'applying plan');
     deps.onPlan?.(thePlan);
+    const stateDir = input.delivery?.stateDir;
+    if (stateDir) repairLinks(stateDir, state.namespace, deliveries, thePlan, logger);
+    const blocked = new Map([...deliveries.values()].filter((d) => d.failure).map((d) => [d.code.task, formatBuildFailure(d.failure!)]));
     const results = await execute({
+      blocked,
+      onStart: deps.onStart,
+      beforeAction: (action) => {
+        const d = deliveries.get(action.task);
+        if (stateDir && d && action.action !== 'delete') switchLink({ stateDir, env: state.namespace, task: action.task, codeDigest: d.code.codeDigest });
+      },
+      afterDelete: (action) => { if (stateDir) removeLink({ stateDir, env: state.namespace, task: action.task }); },
       plan: thePlan,
       tasks: resolved.map(execTaskOf),
       live,
@@ -127,6 +190,10 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
       },
     });
     const after = await readLive(deps.pm2, state);
+    if (stateDir) {
+      const gc = await collectBuilds({ stateDir, keep: input.delivery?.keepBuilds });
+      if (gc.removed.length) logger.info({ removed: gc.removed.length }, 'removed old builds');
+    }
     const converged = results.every((r) => r.result === 'ok') && !thePlan.holds.some((h) => h.blocking);
     return { ...base, results, live: after, converged, timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: clock.now() - t2 } };
   } finally {

@@ -92,7 +92,7 @@ describe('apply: failing tasks', () => {
     const r = await cli(['apply', '--repo', repo.dir, '--json'], { env: pm2.env });
     expect(r.code, r.stderr).toBe(4);
     const report = parseReport(r.stdout, r.stderr);
-    expect(report.holds).toContainEqual({ task: 'setup', blocking: true, reason: expect.stringContaining('job failed for this revision') });
+    expect(report.holds).toContainEqual({ task: 'setup', blocking: true, reason: expect.stringContaining('job failed with this spec and code') });
     expect(summary(report).web).toEqual(['create', 'skipped']);
     expect(Object.keys(summary(report))).not.toContain('setup');
     const after = Object.fromEntries((await inNamespace(pm2, NS)).map((p) => [p.name, [p.pid, p.pm2_env.restart_time, p.pm2_env.pm_uptime]]));
@@ -203,7 +203,7 @@ describe('apply: two applies at once on one daemon', () => {
     }
     const r = await pending.done;
     expect(r.code, r.stderr).toBe(0);
-    expect(summary(parseReport(r.stdout, r.stderr))).toEqual({ prepare: ['restart', 'ok'], late: ['create', 'ok'] }); // a new revision runs the job again
+    expect(summary(parseReport(r.stdout, r.stderr))).toEqual({ late: ['create', 'ok'] }); // the job's spec and code did not change: it does not run again
     const list = await inNamespace(pm2, NS);
     expect(list.find((p) => p.name === 'late')!.pm2_env.status).toBe('online');
     expect(list.filter((p) => p.name !== 'late').map((p) => [p.pm_id, p.pid])).toEqual(before);
@@ -217,7 +217,7 @@ describe('apply: two applies at once on one daemon', () => {
     repo.write({ namespace: NS }, tasks);
     const r = await cli(['apply', '--repo', repo.dir, '--json'], { env: pm2.env });
     expect(r.code, r.stderr).toBe(0);
-    expect(summary(parseReport(r.stdout, r.stderr))).toEqual({ prepare: ['restart', 'ok'], late: ['delete', 'ok'] });
+    expect(summary(parseReport(r.stdout, r.stderr))).toEqual({ late: ['delete', 'ok'] });
     expect(existsSync(lockFile)).toBe(false);
     await waitFor('late to be gone', async () => !(await inNamespace(pm2, NS)).some((p) => p.name === 'late'));
   });

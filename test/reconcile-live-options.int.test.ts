@@ -153,8 +153,10 @@ function suite(mode: 'fork' | 'cluster', port: number, extra: TaskDef[], self: R
         expect(env.cron_restart).toBe('0 3 * * *');
         expect(env.wait_ready).toBe(true);
         expect(env.vizion).toBe(false);
-        expect(env.pm_cwd).toBe(join(repo.dir, 'apps'));
-        expect(env.pm_exec_path).toBe(join(repo.dir, 'apps', 'ready-server.cjs'));
+        // Delivered code runs from the task's stable link into its build, under the state dir of the daemon.
+        const link = join(pm2.home, 'pm2-gitops', 'links', namespace, name);
+        expect(env.pm_cwd).toBe(join(link, 'apps'));
+        expect(env.pm_exec_path).toBe(join(link, 'apps', 'ready-server.cjs'));
       }
       const answer = await served(port);
       expect(answer.env.GREETING).toBe(`hello-${name}`);
@@ -162,7 +164,8 @@ function suite(mode: 'fork' | 'cluster', port: number, extra: TaskDef[], self: R
       expect(answer.env.ENABLED).toBe('true');
       expect(answer.argv).toEqual(mode === 'fork' ? ['--mode', 'fork', '--n', '1'] : ['--mode', 'cluster', '--n', '2']);
       expect(answer.execArgv).toContain('--max-old-space-size=128');
-      expect(existsSync(join(repo.dir, 'apps', 'logs', `${name}-combined.log`))).toBe(true);
+      // Relative log files live in the task's files folder under the state dir: builds never change.
+      expect(existsSync(join(pm2.home, 'pm2-gitops', 'files', namespace, name, 'apps', 'logs', `${name}-combined.log`))).toBe(true);
     });
 
     it('replaces the workers on an env change and then finds nothing to do again, also after save, kill and resurrect', async () => {

@@ -33,6 +33,14 @@ export interface ExecuteInput {
   concurrency?: number;
   /** Called as each action ends. */
   onResult?: (result: ActionResult) => void;
+  /** Called as each action starts (after its dependencies are ready). */
+  onStart?: (action: Action) => void;
+  /** Tasks that must not be touched, with why (a build that failed): their actions fail at once. */
+  blocked?: ReadonlyMap<string, string>;
+  /** Called right before a task's PM2 calls (its code link is switched here); a throw fails the action. */
+  beforeAction?: (action: Action) => void;
+  /** Called after a task's processes were deleted. */
+  afterDelete?: (action: Action) => void;
 }
 
 class Semaphore {
@@ -78,9 +86,16 @@ export async function execute(input: ExecuteInput): Promise<ActionResult[]> {
       finish(action, clock.now(), 'skipped', `dependency ${blocked.name} is not ready: ${blocked.readiness.detail}`);
       return { ok: false, detail: `skipped: dependency ${blocked.name} is not ready` };
     }
+    const refused = input.blocked?.get(task.name);
+    if (refused !== undefined) {
+      finish(action, clock.now(), 'failed', refused);
+      return { ok: false, detail: refused };
+    }
     await slots.acquire();
     const startedAt = clock.now();
+    input.onStart?.(action);
     try {
+      input.beforeAction?.(action);
       await perform(ops, { action, app: task.app, liveProcess: live.get(task.name)?.process, desiredProcess: task.comparable });
     } catch (err) {
       slots.release();
@@ -121,7 +136,9 @@ export async function execute(input: ExecuteInput): Promise<ActionResult[]> {
   for (const action of plan.actions.filter((a) => a.action === 'delete')) {
     const startedAt = clock.now();
     try {
+      input.onStart?.(action);
       await perform(ops, { action });
+      input.afterDelete?.(action);
       finish(action, startedAt, 'ok', `deleted ${action.pmIds.length} process${action.pmIds.length === 1 ? '' : 'es'}`);
     } catch (err) {
       finish(action, startedAt, 'failed', `delete failed: ${(err as Error).message}`);

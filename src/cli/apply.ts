@@ -10,14 +10,14 @@ import { refuseUnderController } from './apply-guard.js';
  * job blocks, exit 2 while a controller runs the environment on this daemon
  * (unless --force).
  */
-export async function applyCommand(opts: SourceOptions & { concurrency?: string; force?: boolean }, io: CliIo): Promise<number> {
+export async function applyCommand(opts: SourceOptions & { concurrency?: string; force?: boolean; stateDir?: string; keepBuilds?: string }, io: CliIo): Promise<number> {
   const s = await openSession(opts);
   await refuseUnderController(s, opts.force);
   const style = io.isTty ? COLOR : PLAIN;
   let result;
   try {
     result = await reconcileOnce(
-      { state: s.state, repoDir: s.repoDir, revision: s.revision, apply: true },
+      { state: s.state, repoDir: s.repoDir, revision: s.revision, apply: true, delivery: s.delivery },
       { pm2: s.pm2, logger: s.logger, concurrency: opts.concurrency ? Number(opts.concurrency) : undefined },
     );
   } finally {

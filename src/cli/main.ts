@@ -17,6 +17,11 @@ const io: CliIo = {
 
 type Action<O> = (opts: O, io: CliIo, args: string[]) => Promise<number>;
 
+/** `--state-dir`: where builds and the stable paths of delivered code live; `apply` and `run` share it. */
+function stateOptions(cmd: Command): Command {
+  return cmd.option('--state-dir <dir>', 'where builds and the paths processes run from are kept (default: $PM2_HOME/pm2-gitops, shared with run)');
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -55,13 +60,14 @@ function build(): Command {
     .option('--show-env', 'print env values as they are (keep the output out of logs)', false)
     .action(lazy(async () => (await import('./render.js')).renderCommand));
 
-  sourceOptions(program.command('diff').description('print per-task differences against live PM2 (exit 1 when anything differs)'))
+  stateOptions(sourceOptions(program.command('diff').description('print per-task differences against live PM2 (exit 1 when anything differs)')))
     .action(lazy(async () => (await import('./diff.js')).diffCommand));
 
-  sourceOptions(program.command('plan').description('print the ordered actions apply would take'))
+  stateOptions(sourceOptions(program.command('plan').description('print the ordered actions apply would take')))
     .action(lazy(async () => (await import('./plan.js')).planCommand));
 
-  sourceOptions(program.command('apply').description('reconcile once: run the plan and print the actions and their results'))
+  stateOptions(sourceOptions(program.command('apply').description('reconcile once: build what changed, run the plan and print the actions and their results')))
+    .option('--keep-builds <n>', 'builds kept per task (besides those running)', '5')
     .option('--concurrency <n>', 'actions that may run at once', '8')
     .option('--force', 'apply even while a controller runs the environment on this PM2 daemon (it is refused otherwise, exit 2)', false)
     .action(lazy(async () => (await import('./apply.js')).applyCommand));
@@ -73,7 +79,8 @@ function build(): Command {
     .option('--branch <name>', 'branch to follow (default: the remote\'s default branch)')
     .option('--interval <duration>', 'how often to fetch', '30s')
     .option('--resync <duration>', 'how often to reconcile even when nothing changed', '3m')
-    .option('--state-dir <dir>', 'where the controller keeps its clone, releases and state (default ~/.pm2-gitops)')
+    .option('--state-dir <dir>', 'where the controller keeps its clone, releases, state, builds and the paths processes run from (default: $PM2_HOME/pm2-gitops, shared with apply)')
+    .option('--keep-builds <n>', 'builds kept per task (besides those running)', '5')
     .option('--signing-key <file>', 'Ed25519 key (keygen) that signs evidence and status commits (default: one kept in the state dir, evidence only)')
     .option('--rotate-key', 'go on with a new signing key: record a key rotation in each environment\'s evidence chain (with no --signing-key and a lost state-dir key: create the new pair there)', false)
     .option('--previous-key <file>', 'the old private key, so that it signs the key rotation record too')

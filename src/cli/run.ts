@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
+import { defaultStateDir, keepBuilds } from './session.js';
 import { ControllerLeases } from '../adapters/controller-lease.js';
 import { createLogger } from '../adapters/logger.js';
 import { Pm2Client, pm2Home } from '../adapters/pm2.js';
@@ -37,6 +38,7 @@ export interface RunOptions {
   requireApprovals: string[];
   host?: string;
   concurrency: string;
+  keepBuilds?: string;
   allowRoot?: string[];
   maxInstances?: string;
 }
@@ -67,8 +69,14 @@ function withoutCredentials(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
+/** The state dir root: `--state-dir`, else `$PM2_HOME/pm2-gitops` (it belongs to the daemon it manages). */
+function stateRootOf(opts: RunOptions): string {
+  return resolve(opts.stateDir ?? defaultStateDir());
+}
+
+/** The repository's own folder in the state dir root: its mirror, releases, status clone, state and keys. */
 function stateDirOf(opts: RunOptions, url: string): string {
-  const root = resolve(opts.stateDir ?? join(homedir(), '.pm2-gitops'));
+  const root = stateRootOf(opts);
   return join(root, `${basename(url).replace(/\.git$/, '').replace(/[^A-Za-z0-9._-]/g, '-') || 'repo'}-${createHash('sha256').update(`${url}\n${opts.path}`).digest('hex').slice(0, 10)}`);
 }
 
@@ -126,6 +134,8 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
     approvalFloor: approvalFloor(opts.requireApprovals),
     keys,
     concurrency: Number(opts.concurrency),
+    deliveryDir: stateRootOf(opts),
+    ...(keepBuilds(opts.keepBuilds) ? { keepBuilds: keepBuilds(opts.keepBuilds) } : {}),
     renderOptions: renderOptions(opts),
     now,
   }, {

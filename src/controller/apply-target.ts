@@ -4,30 +4,30 @@
  * error thrown on the way into this environment's failure, returning to the
  * last good revision.
  */
-import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { codeTaskOf } from '../delivery/deliver.js';
+import { readCommitCode } from '../delivery/read-code.js';
 import { DaemonUnreachableError } from '../domain/errors.js';
 import type { FailureReason } from '../domain/failure.js';
 import type { DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { readLive } from '../live/read.js';
-import { reconcileOnce, type ReconcileResult } from '../reconcile.js';
+import { manifestFilePaths } from '../manifest/load.js';
+import { reconcileOnce, type DeliveryInput, type ReconcileResult } from '../reconcile.js';
 import type { EvidenceReport, Outcome } from '../report/evidence.js';
 import type { ControllerContext } from './environment.js';
 import { describeFailure, secretsOf } from './failure.js';
 import { awaitUncheckedServices } from './readiness.js';
 import { renderRevision } from './render-revision.js';
 
-/** Points `envs/<env>/current` at a release, atomically; resolves to the link's path. */
-function switchCurrent(ctx: ControllerContext, env: string, release: string): string {
-  const dir = join(ctx.stateDir, 'envs', env);
-  mkdirSync(dir, { recursive: true });
-  const link = join(dir, 'current');
-  const tmp = `${link}.${process.pid}.tmp`;
-  rmSync(tmp, { force: true });
-  symlinkSync(release, tmp);
-  renameSync(tmp, link);
-  return link;
+/** The code of every task of `state` at `revision`, read from the mirror (one listing, no checkout). */
+async function codeAt(ctx: ControllerContext, revision: string, release: string, state: DesiredState): Promise<DeliveryInput> {
+  const snapshot = await readCommitCode({
+    gitDir: ctx.source.mirror,
+    commit: revision,
+    tasks: state.tasks.map(codeTaskOf),
+    manifestFiles: manifestFilePaths({ repoRoot: release, path: ctx.path }),
+  });
+  return { stateDir: ctx.deliveryDir ?? ctx.stateDir, snapshot, ...(ctx.keepBuilds ? { keepBuilds: ctx.keepBuilds } : {}) };
 }
 
 /** The problem line of a rollback. */
@@ -45,8 +45,8 @@ interface Applied { result: ReconcileResult; unready: string[] }
  */
 async function apply(ctx: ControllerContext, env: string, revision: string, state: DesiredState, journal: { sequence: number; resumed: boolean }, progress: { planned: boolean } = { planned: false }): Promise<Applied> {
   const release = await ctx.source.release(revision);
-  const repoDir = switchCurrent(ctx, env, release);
-  const result = await reconcileOnce({ state, repoDir, revision, apply: true }, {
+  const delivery = await codeAt(ctx, revision, release, state);
+  const result = await reconcileOnce({ state, repoDir: release, revision, apply: true, delivery }, {
     pm2: ctx.pm2,
     logger: ctx.logger.child({ environment: env }),
     concurrency: ctx.concurrency,

@@ -36,6 +36,10 @@ export interface ControllerContext {
   pm2: Pm2Client;
   logger: Logger;
   stateDir: string;
+  /** Root of the build store (builds/, links/): shared with `apply` on this daemon; default: stateDir. */
+  deliveryDir?: string;
+  /** Builds kept per task (`--keep-builds`). */
+  keepBuilds?: number;
   /** Manifest folder inside the repository. */
   path: string;
   host: string;

@@ -19,8 +19,10 @@ export interface ManagedMarker {
   revision: string;
   /** Env keys the manifest declared, so that removed keys can be detected and unset. */
   envKeys: string[];
-  /** Digest of the comparable spec a job ran with; with `revision`, says whether it ran for this revision. */
+  /** Digest of the comparable spec (code digest included) a process was started with: a job runs once per value. */
   specDigest?: string;
+  /** Code digest (DESIGN section 9) of the build the process runs. */
+  codeDigest?: string;
 }
 
 export type ProcessStatus = 'online' | 'launching' | 'stopping' | 'stopped' | 'errored' | 'one-launch-status' | 'waiting restart' | string;
@@ -45,6 +47,13 @@ export interface LiveInstance {
  * `_mode` suffix, `instances` as a process count, and only managed env keys.
  */
 export type ComparableProcess = Record<string, unknown>;
+
+/**
+ * Key of the comparable process that holds the code digest: the live side
+ * reads it from the process marker, the desired side from the task's code, so
+ * that a code change is a difference like any option.
+ */
+export const CODE_KEY = 'code';
 
 /** All PM2 processes of one name in the environment's namespace, folded into one task. */
 export interface LiveTask {

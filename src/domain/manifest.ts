@@ -37,6 +37,13 @@ export interface ProcessSpec {
 
 export type TaskType = 'service' | 'job';
 
+/** `spec.build`: steps that run in the new revision's copy of the task's code before any process is touched. */
+export interface BuildSpec {
+  install?: string;
+  run?: string | string[];
+  timeoutSeconds?: number;
+}
+
 export interface TaskSpec {
   type: TaskType;
   dependsOn?: string[];
@@ -44,6 +51,9 @@ export interface TaskSpec {
   process: ProcessSpec;
   hosts?: string[];
   hostSelector?: Record<string, string>;
+  /** Repository-relative folders and files that are the task's code. */
+  source?: string[];
+  build?: BuildSpec;
 }
 
 export interface TaskManifest {
@@ -114,6 +124,11 @@ export interface DesiredTask {
   health?: HealthSpec;
   hosts?: string[];
   hostSelector?: Record<string, string>;
+  /** `spec.source` as written (repository-relative). */
+  source?: string[];
+  build?: BuildSpec;
+  /** Whether the manifest (or a patch) declared `process.cwd`; if not, the task's code defaults to its script's folder. */
+  cwdDeclared?: boolean;
   process: ProcessSpec;
 }
 

@@ -2,7 +2,7 @@
  * normalize (pure): PM2 process entries → one LiveTask per app name, and a
  * PM2-resolved app configuration → the comparable shape both sides share.
  */
-import type { ComparableProcess, LiveInstance, LiveTask, ManagedMarker, Pm2Entry } from '../domain/live.js';
+import { CODE_KEY, type ComparableProcess, type LiveInstance, type LiveTask, type ManagedMarker, type Pm2Entry } from '../domain/live.js';
 
 /**
  * App options compared as PM2 stores them. Paths, interpreter, mode, count and
@@ -102,6 +102,7 @@ function markerOf(env: Record<string, unknown>): ManagedMarker | undefined {
     revision: String(marker.revision ?? ''),
     envKeys: Array.isArray(marker.envKeys) ? marker.envKeys.map(String) : [],
     ...(typeof marker.specDigest === 'string' ? { specDigest: marker.specDigest } : {}),
+    ...(typeof marker.codeDigest === 'string' ? { codeDigest: marker.codeDigest } : {}),
   };
 }
 
@@ -146,6 +147,14 @@ function workerVariants(base: ComparableProcess, others: ReadonlyArray<[number, 
   return variants;
 }
 
+/** The comparable process of one worker, with the code digest its marker names. */
+function comparableOf(env: Record<string, unknown>, opts: NormalizeOptions): ComparableProcess {
+  const proc = normalizeAppConfig(env, opts);
+  const digest = markerOf(env)?.codeDigest;
+  if (digest) proc[CODE_KEY] = digest;
+  return proc;
+}
+
 /**
  * Groups the entries of one namespace by app name. The comparable options come
  * from the worker with the lowest pm_id; `envKeys` are added to the keys its
@@ -175,8 +184,9 @@ export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, d
     const markerKeys = list.flatMap((e) => markerOf(e.pm2_env)?.envKeys ?? []);
     const envKeys = [...new Set([...(marker?.envKeys ?? []), ...markerKeys, ...desiredEnvKeys(name)])];
     const opts = { envKeys, instances: list.length };
-    const proc = normalizeAppConfig(first, opts);
-    const others = list.slice(1).map((e): [number, ComparableProcess] => [e.pm_id, normalizeAppConfig(e.pm2_env, opts)]);
+    const proc = comparableOf(first, opts);
+    // Workers that run other code than the first (a reload cut short) are variants like any other difference.
+    const others = list.slice(1).map((e): [number, ComparableProcess] => [e.pm_id, comparableOf(e.pm2_env, opts)]);
     const variants = workerVariants(proc, others);
     if (Object.keys(variants).length) {
       const env = { ...(proc.env as Record<string, string>) };

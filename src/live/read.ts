@@ -3,12 +3,14 @@
  * resolved through PM2's own option handling so both sides compare exactly.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Pm2Client } from '../adapters/pm2.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import { ValidationError } from '../domain/errors.js';
-import type { ComparableProcess, LiveTask, ManagedMarker } from '../domain/live.js';
+import { CODE_KEY, type ComparableProcess, type LiveTask, type ManagedMarker } from '../domain/live.js';
 import type { DesiredState, DesiredTask } from '../domain/manifest.js';
+import { movePaths } from '../delivery/deliver.js';
 import { digest } from '../report/canonical.js';
 import { instanceCount, normalizeAppConfig, normalizeLive } from './normalize.js';
 
@@ -21,17 +23,55 @@ export interface ResolvedTask {
   marker: ManagedMarker;
 }
 
+/**
+ * Where a task's delivered code runs from (DESIGN section 9): PM2 resolves
+ * the app against `resolveRoot` (a folder where its script exists: the build,
+ * or a stand-in), and the resolved paths are then moved under `link`, the
+ * stable path the process is started from.
+ */
+export interface DeliveredCode {
+  /** Absolute cwd to resolve the app with (inside `resolveRoot`). */
+  cwd: string;
+  resolveRoot: string;
+  link: string;
+  codeDigest: string;
+  /**
+   * Where relative log and pid files go (the task's cwd inside its files folder
+   * under the state dir): builds never change and old ones are removed, so
+   * what a process writes must live elsewhere, at a path that stays the same.
+   */
+  filesCwd: string;
+}
+
+/** Options naming files a process writes, relative to its cwd when not absolute. */
+const WRITTEN_FILES = ['out_file', 'error_file', 'log_file', 'pid_file'] as const;
+
+/** The app with its relative log and pid files moved into the task's files folder (created). */
+function withFilesOutsideBuild(app: Record<string, unknown>, filesCwd: string): Record<string, unknown> {
+  const out = { ...app };
+  for (const key of WRITTEN_FILES) {
+    const value = out[key];
+    if (typeof value !== 'string' || value === '' || isAbsolute(value) || value.startsWith('~') || value === 'NULL') continue;
+    const file = resolve(filesCwd, value);
+    mkdirSync(dirname(file), { recursive: true });
+    out[key] = file;
+  }
+  return out;
+}
+
 export interface ResolveContext {
-  /** Absolute checkout the rendered paths are relative to. */
+  /** Absolute checkout the rendered paths are relative to (when a task has no delivered code). */
   repoDir: string;
   revision: string;
   cpus?: number;
+  /** Delivered code by task name: the process runs from there, and its digest is compared. */
+  code?: ReadonlyMap<string, DeliveredCode>;
 }
 
-/** The PM2 app object (before PM2's resolution) for a desired task. */
-export function appConfigOf(task: DesiredTask, state: DesiredState, repoDir: string): Record<string, unknown> {
-  const { cwd, ...options } = task.process;
-  return { ...options, name: task.name, namespace: state.namespace, cwd: resolve(repoDir, typeof cwd === 'string' ? cwd : '.') };
+/** The PM2 app object (before PM2's resolution) for a desired task; `cwd` overrides the rendered one. */
+export function appConfigOf(task: DesiredTask, state: DesiredState, repoDir: string, cwd?: string): Record<string, unknown> {
+  const { cwd: written, ...options } = task.process;
+  return { ...options, name: task.name, namespace: state.namespace, cwd: cwd ?? resolve(repoDir, typeof written === 'string' ? written : '.') };
 }
 
 interface Resolution { resolved: Record<string, unknown>; comparable: ComparableProcess; specDigest: string; envKeys: string[] }
@@ -45,10 +85,12 @@ interface Resolution { resolved: Record<string, unknown>; comparable: Comparable
  */
 const resolutions = new WeakMap<Pm2Client, Map<string, Map<string, Resolution>>>();
 
-function resolveOne(pm2: Pm2Client, task: DesiredTask, app: Record<string, unknown>, cpus: number): Resolution {
-  const resolved = pm2.resolveApp(app);
+function resolveOne(pm2: Pm2Client, task: DesiredTask, app: Record<string, unknown>, cpus: number, code: DeliveredCode | undefined): Resolution {
+  const resolved = code ? movePaths(pm2.resolveApp(app), code.resolveRoot, code.link) : pm2.resolveApp(app);
+  const codeDigest = code?.codeDigest;
   const envKeys = Object.keys(task.process.env ?? {}).sort();
   const comparable = normalizeAppConfig(resolved, { envKeys, instances: instanceCount(resolved.instances, cpus) });
+  if (codeDigest) comparable[CODE_KEY] = codeDigest;
   return { resolved, comparable, specDigest: digest(comparable).slice(0, 16), envKeys };
 }
 
@@ -62,19 +104,20 @@ export function resolveDesired(state: DesiredState, pm2: Pm2Client, ctx: Resolve
   const problems: Diagnostic[] = [];
   const out: ResolvedTask[] = [];
   for (const task of state.tasks) {
-    const app = appConfigOf(task, state, ctx.repoDir);
-    const key = `${cpus}\0${JSON.stringify(app)}`;
+    const code = ctx.code?.get(task.name);
+    const app = code ? withFilesOutsideBuild(appConfigOf(task, state, ctx.repoDir, code.cwd), code.filesCwd) : appConfigOf(task, state, ctx.repoDir);
+    const key = `${cpus}\0${code?.codeDigest ?? ''}\0${JSON.stringify(app)}`;
     let r = previous?.get(key) ?? current.get(key);
     if (!r) {
       try {
-        r = resolveOne(pm2, task, app, cpus);
+        r = resolveOne(pm2, task, app, cpus, code);
       } catch (err) {
         problems.push({ file: task.file, pointer: '/spec/process', message: `PM2 rejects task ${task.name}: ${(err as Error).message}` });
         continue;
       }
     }
     current.set(key, r);
-    const marker: ManagedMarker = { environment: state.environment, task: task.name, revision: ctx.revision, envKeys: r.envKeys, specDigest: r.specDigest };
+    const marker: ManagedMarker = { environment: state.environment, task: task.name, revision: ctx.revision, envKeys: r.envKeys, specDigest: r.specDigest, ...(code ? { codeDigest: code.codeDigest } : {}) };
     out.push({ task, app: { ...r.resolved, pm2_gitops: marker }, comparable: r.comparable, marker });
   }
   byEnvironment.set(state.environment, current);

@@ -232,6 +232,11 @@ function readSharedFiles(source: ManifestSource): ParsedFile[] {
   return files;
 }
 
+/** The repository-relative paths of every manifest file under the manifest folder (never part of a task's code). */
+export function manifestFilePaths(source: ManifestSource): string[] {
+  return readSharedFiles(source).map((f) => f.file);
+}
+
 /** Reads and parses every `*.yaml`/`*.yml` under the manifest folder; throws ValidationError if the folder is missing. */
 export function readManifestFiles(source: ManifestSource): ParsedFile[] {
   return readSharedFiles(source).map(copyParsedFile);

@@ -86,21 +86,25 @@ describe('plan', () => {
     expect(on.actions.map((a) => [a.task, a.action, a.pmIds])).toEqual([['e', 'restart', [11]], ['s', 'start', [10]]]);
   });
 
-  it('runs a job once per revision and holds a failed one', () => {
+  it('[delivery-jobs] runs a job once per spec and code, whatever the revision, and holds a failed one', () => {
     const marker = (revision: string, specDigest = 'd1') => ({ environment: 'dev', task: 'j', revision, envKeys: [], specDigest });
     const job = task('j', { type: 'job' });
     const done = live('j', proc(), { marker: marker('r2') }, ['stopped']);
     done.instances[0]!.exitCode = 0;
     expect(planFor([job], { j: proc() }, [done]).actions).toEqual([]);
+    // Run for an older revision with the same spec and code: nothing to run again.
     const older = { ...done, marker: marker('r1') };
-    expect(planFor([job], { j: proc() }, [older]).actions[0]).toMatchObject({ action: 'restart', reason: 'new revision r2 (last run: r1); run the job again' });
+    expect(planFor([job], { j: proc() }, [older]).actions).toEqual([]);
+    // New code is a difference of the comparable process: the job runs again.
+    const newCode = planFor([job], { j: proc({ code: 'b'.repeat(64) }) }, [{ ...older, process: proc({ code: 'a'.repeat(64) }) }]);
+    expect(newCode.actions[0]).toMatchObject({ action: 'restart', reason: 'job code changed; run it again' });
     const changedSpec = { ...done, marker: marker('r2', 'other') };
     expect(planFor([job], { j: proc() }, [changedSpec]).actions[0]!.action).toBe('restart');
     const failed = live('j', proc(), { marker: marker('r2') }, ['stopped']);
     failed.instances[0]!.exitCode = 3;
     const p = planFor([job], { j: proc() }, [failed]);
     expect(p.actions).toEqual([]);
-    expect(p.holds).toEqual([{ task: 'j', blocking: true, reason: 'job failed for this revision (status stopped, exit code 3); push a fix to run it again' }]);
+    expect(p.holds).toEqual([{ task: 'j', blocking: true, reason: 'job failed with this spec and code (status stopped, exit code 3); push a fix to run it again' }]);
   });
 
   it('orders deterministically whatever the input order', () => {

@@ -2,7 +2,7 @@
  * plan (pure): drifts + desired tasks + policy → the minimal ordered actions
  * (DESIGN.md section 3), with holds for what it deliberately leaves alone.
  */
-import type { LiveTask } from '../domain/live.js';
+import { CODE_KEY, type LiveTask } from '../domain/live.js';
 import type { Policy, PruneLimit } from '../domain/manifest.js';
 import type { Action, Drift, Hold, Plan, PlanRefusal } from '../domain/plan.js';
 
@@ -96,17 +96,25 @@ function describePatch(drift: Drift): string {
   return fields.length > 4 ? `${fields.slice(0, 4).join(', ')} and ${fields.length - 4} more` : fields.join(', ');
 }
 
+/** What changed, for an action's reason: the code (a new build), options, or both. */
+function describeChange(drift: Drift): string {
+  const code = drift.patch.some((op) => op.path === `/${CODE_KEY}`);
+  const options = describePatch({ ...drift, patch: drift.patch.filter((op) => op.path !== `/${CODE_KEY}`) });
+  if (code && options) return `code and options changed: ${options}`;
+  return code ? 'code changed' : `options changed: ${options}`;
+}
+
 function onlyInstances(drift: Drift): boolean {
   return drift.patch.length > 0 && drift.patch.every((op) => op.path === '/instances');
 }
 
 function jobAction(task: PlanTask, drift: Drift, live: LiveTask | undefined, input: PlanInput, base: Omit<Action, 'action' | 'reason'>): Action | Hold | undefined {
-  if (drift.kind === 'missing' || !live) return { ...base, action: 'create', reason: `job has not run for revision ${input.revision}` };
+  // A job runs once per (spec, code): a revision that changes neither does not run it again.
+  if (drift.kind === 'missing' || !live) return { ...base, action: 'create', reason: 'job has not run with this spec and code' };
   const marker = live.marker;
-  if (drift.kind === 'changed' || marker?.specDigest !== task.specDigest) return { ...base, action: 'restart', reason: `job spec changed (${describePatch(drift) || 'spec digest'}); run it again` };
-  if (marker.revision !== input.revision) return { ...base, action: 'restart', reason: `new revision ${input.revision} (last run: ${marker.revision || 'unknown'}); run the job again` };
+  if (drift.kind === 'changed' || marker?.specDigest !== task.specDigest) return { ...base, action: 'restart', reason: `job ${drift.kind === 'changed' ? describeChange(drift) : 'spec changed'}; run it again` };
   const failed = live.instances.find((i) => i.status === 'errored' || (i.status === 'stopped' && i.exitCode !== undefined && i.exitCode !== 0));
-  if (failed) return { task: task.name, blocking: true, reason: `job failed for this revision (status ${failed.status}${failed.exitCode !== undefined ? `, exit code ${failed.exitCode}` : ''}); push a fix to run it again` };
+  if (failed) return { task: task.name, blocking: true, reason: `job failed with this spec and code (status ${failed.status}${failed.exitCode !== undefined ? `, exit code ${failed.exitCode}` : ''}); push a fix to run it again` };
   return undefined;
 }
 
@@ -118,8 +126,8 @@ function serviceAction(task: PlanTask, drift: Drift, live: LiveTask | undefined,
     const liveCluster = live.process.exec_mode === 'cluster';
     const countChange = count !== task.instances ? { from: count, to: task.instances } : {};
     // PM2's reload leaves stopped workers stopped: a restart starts them with the new options.
-    if (task.execMode === 'cluster' && liveCluster && drift.unhealthy.length === 0) return { ...base, ...countChange, action: 'reload', reason: `options changed: ${describePatch(drift)}; zero-downtime reload` };
-    return { ...base, ...countChange, action: 'restart', reason: `options changed: ${describePatch(drift)}` };
+    if (task.execMode === 'cluster' && liveCluster && drift.unhealthy.length === 0) return { ...base, ...countChange, action: 'reload', reason: `${describeChange(drift)}; zero-downtime reload` };
+    return { ...base, ...countChange, action: 'restart', reason: describeChange(drift) };
   }
   if (drift.unhealthy.length) {
     const states = [...new Set(drift.unhealthy.map((u) => u.status))].join(', ');

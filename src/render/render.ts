@@ -86,6 +86,9 @@ function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { t
   if (m.spec.health) task.health = copyValue(m.spec.health);
   if (m.spec.hosts) task.hosts = copyValue(m.spec.hosts);
   if (m.spec.hostSelector) task.hostSelector = copyValue(m.spec.hostSelector);
+  if (m.spec.source) task.source = copyValue(m.spec.source);
+  if (m.spec.build) task.build = copyValue(m.spec.build);
+  if (typeof (m.spec.process as Record<string, unknown>).cwd === 'string') task.cwdDeclared = true;
   task.process = process;
   return { task, conflicts };
 }

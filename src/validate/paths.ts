@@ -92,6 +92,31 @@ function exists(path: string, ctx: RuleContext): boolean | undefined {
   return ctx.fileExists?.(path);
 }
 
+function hasBuildSteps(task: TaskOrigin['task']): boolean {
+  const run = task.build?.run;
+  return run !== undefined && run.length > 0;
+}
+
+/**
+ * `spec.source` entries: repository-relative paths that stay inside the
+ * repository (symbolic links resolved) and name something there.
+ */
+export function checkSource(o: TaskOrigin, ctx: RuleContext, guard: PathGuard, out: Diagnostic[]): void {
+  const source = o.task.source ?? [];
+  for (let i = 0; i < source.length; i++) {
+    const path = source[i]!;
+    const pointer = `/spec/source/${i}`;
+    const at = posix.isAbsolute(path) ? '/' : posix.normalize(path);
+    if (at === '/' || at === '..' || at.startsWith('../')) {
+      out.push(reportAt(o, ctx, pointer, `source entries must be repository-relative paths inside the repository; got a path of ${path.length} characters that is absolute or leaves it`));
+    } else if (!staysInside(at, ctx, guard)) {
+      out.push(reportAt(o, ctx, pointer, `source "${path}" is a symbolic link (or lies in one) that leaves the repository`));
+    } else if (exists(at, ctx) === false) {
+      out.push(reportAt(o, ctx, pointer, `source "${path}" names nothing in the repository`));
+    }
+  }
+}
+
 const SCRIPT_EXTENSIONS = /\.(c?js|mjs|ts|cts|mts|py|sh|rb|php)$/;
 
 const ALLOWED = 'expected a path inside it, or under a folder allowed with --allow-root DIR';
@@ -138,7 +163,8 @@ export function checkPaths(o: TaskOrigin, manifest: TaskManifest, ctx: RuleConte
   }
   // An absolute script inside the repository is rewritten relative to a cwd inside it, so that the state is the same wherever the repository lies.
   if (posix.isAbsolute(script) && !posix.isAbsolute(cwd)) proc.script = posix.relative(cwd === '.' ? '' : cwd, at);
-  if (exists(at, ctx) === false) {
+  // A script the build writes exists only in the build; prepareBuild checks it there.
+  if (exists(at, ctx) === false && !hasBuildSteps(o.task)) {
     out.push(reportAt(o, ctx, key, `script "${script}" does not exist in the repository (looked for ${at})`));
     return;
   }

@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { ContextDimension, DesiredTask, TaskManifest } from '../domain/manifest.js';
 import type { ParsedDocument } from '../manifest/parse.js';
-import { checkPaths, pathGuard, type PathProbe } from './paths.js';
+import { checkPaths, checkSource, pathGuard, type PathProbe } from './paths.js';
 import { reportAt } from './report.js';
 import { listNames } from './schema.js';
 
@@ -188,6 +188,7 @@ export function validateRules(origins: TaskOrigin[], ctx: RuleContext): Diagnost
   const guard = pathGuard(ctx);
   for (const o of origins) {
     checkPaths(o, manifestOf(o), ctx, guard, out);
+    checkSource(o, ctx, guard, out);
     checkContext(o, ctx, out);
     checkJob(o, ctx, out);
     checkInstances(o, ctx, out);
