@@ -19,6 +19,7 @@ import type { LiveTask } from './domain/live.js';
 import type { DesiredState } from './domain/manifest.js';
 import type { Action, ActionResult, Drift, Plan } from './domain/plan.js';
 import { diff } from './diff/diff.js';
+import { adopt } from './live/adopt.js';
 import { readLive, resolveDesired, type DeliveredCode, type ResolvedTask } from './live/read.js';
 import { plan, type PlanTask } from './plan/plan.js';
 
@@ -143,8 +144,12 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     const code = new Map<string, DeliveredCode>([...deliveries].map(([name, d]) => [name, { cwd: resolveCwd(d), resolveRoot: d.resolveRoot, link: d.link, codeDigest: d.code.codeDigest, filesCwd: filesCwd(input.delivery!.stateDir, state.namespace, d) }]));
     const builds: BuildReport[] = [...deliveries.values()].map((d) => ({ task: d.code.task, codeDigest: d.code.codeDigest, built: d.built, ...(d.reused !== undefined ? { reused: d.reused } : {}), ...(d.failure ? { failure: d.failure } : {}) }))
       .sort((a, b) => a.task.localeCompare(b.task));
-    const resolved = resolveDesired(state, deps.pm2, { repoDir: input.repoDir, revision: input.revision, cpus: deps.cpus ?? availableParallelism(), code });
+    const cpus = deps.cpus ?? availableParallelism();
+    const delivered = resolveDesired(state, deps.pm2, { repoDir: input.repoDir, revision: input.revision, cpus, code });
     const live = await readLive(deps.pm2, state);
+    const resolved = input.delivery
+      ? adopt({ pm2: deps.pm2, state, repoDir: input.repoDir, revision: input.revision, cpus, stateDir: input.delivery.stateDir, resolved: delivered, live, record: input.apply })
+      : delivered;
     const t1 = clock.now();
     const drifts = diff(resolved.map((r) => ({ name: r.task.name, type: r.task.type, comparable: r.comparable })), live);
     const thePlan = plan({

@@ -65,7 +65,7 @@ describe('[applied-refs] applied revisions stay reachable, so evidence stays ver
     shas.push(sha);
     await waitFor('status for g3 while applied refs are refused', () => converged(sha));
     expect(appliedRefs()).not.toContain(`${APPLIED}${sha}`);
-    const state = readdirSync(ctl.stateDir).map((d) => join(ctl.stateDir, d, 'applied-refs.json'))[0]!;
+    const state = join(ctl.stateDir, readdirSync(ctl.stateDir).find((d) => d.startsWith('remote-'))!, 'applied-refs.json');
     expect((JSON.parse(readFileSync(state, 'utf8')) as { pending: string[] }).pending).toEqual([sha]);
     unlinkSync(hook());
     await waitFor('the refused applied ref to be pushed', () => appliedRefs().includes(`${APPLIED}${sha}`));

@@ -66,6 +66,8 @@ export interface ResolveContext {
   cpus?: number;
   /** Delivered code by task name: the process runs from there, and its digest is compared. */
   code?: ReadonlyMap<string, DeliveredCode>;
+  /** Which kept resolutions this call replaces (default: the environment's). */
+  cacheKey?: string;
 }
 
 /** The PM2 app object (before PM2's resolution) for a desired task; `cwd` overrides the rendered one. */
@@ -99,7 +101,8 @@ export function resolveDesired(state: DesiredState, pm2: Pm2Client, ctx: Resolve
   const cpus = ctx.cpus ?? availableParallelism();
   const byEnvironment = resolutions.get(pm2) ?? new Map<string, Map<string, Resolution>>();
   resolutions.set(pm2, byEnvironment);
-  const previous = byEnvironment.get(state.environment);
+  const cacheKey = ctx.cacheKey ?? state.environment;
+  const previous = byEnvironment.get(cacheKey);
   const current = new Map<string, Resolution>();
   const problems: Diagnostic[] = [];
   const out: ResolvedTask[] = [];
@@ -120,7 +123,7 @@ export function resolveDesired(state: DesiredState, pm2: Pm2Client, ctx: Resolve
     const marker: ManagedMarker = { environment: state.environment, task: task.name, revision: ctx.revision, envKeys: r.envKeys, specDigest: r.specDigest, ...(code ? { codeDigest: code.codeDigest } : {}) };
     out.push({ task, app: { ...r.resolved, pm2_gitops: marker }, comparable: r.comparable, marker });
   }
-  byEnvironment.set(state.environment, current);
+  byEnvironment.set(cacheKey, current);
   if (problems.length) throw new ValidationError(`environment ${state.environment} cannot be started by PM2`, problems);
   return out;
 }
