@@ -10,12 +10,12 @@ import { DaemonUnreachableError } from '../domain/errors.js';
 import type { FailureReason } from '../domain/failure.js';
 import type { DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
-import type { BuildFailure } from '../delivery/types.js';
 import { readLive } from '../live/read.js';
 import { manifestFilePaths } from '../manifest/load.js';
 import { reconcileOnce, type DeliveryInput, type ReconcileResult } from '../reconcile.js';
 import type { EvidenceReport, Outcome } from '../report/evidence.js';
 import type { ControllerContext } from './environment.js';
+import type { BuildFailureNote } from './state-store.js';
 import { describeFailure, secretsOf } from './failure.js';
 import { awaitUncheckedServices } from './readiness.js';
 import { renderRevision } from './render-revision.js';
@@ -72,8 +72,8 @@ export interface Verdict {
   results: ActionResult[];
   rollback?: EvidenceReport['rollback'];
   standing?: EvidenceReport['rollback'];
-  /** Builds that failed in this pass (of the tip, even when rolled back since). */
-  buildFailures?: BuildFailure[];
+  /** Builds that failed (of the tip, even when rolled back since, and while it stays marked bad). */
+  buildFailures?: BuildFailureNote[];
 }
 
 /** Problem lines for delivered tasks whose processes do not run the desired code. */
@@ -106,7 +106,7 @@ export async function applyTarget(ctx: ControllerContext, env: string, tip: stri
   }
   v.result = applied.result;
   v.results.push(...applied.result.results);
-  const buildFailures = applied.result.builds.flatMap((b) => (b.failure ? [b.failure] : []));
+  const buildFailures = applied.result.builds.flatMap((b): BuildFailureNote[] => (b.failure ? [{ task: b.task, message: b.failure.message, tail: b.failure.tail }] : []));
   if (buildFailures.length) v.buildFailures = buildFailures;
   const failures = [...applied.result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${(r.message ?? r.result).split('\n')[0]}`), ...applied.unready];
   if (applied.result.plan.refusal) {
@@ -118,7 +118,7 @@ export async function applyTarget(ctx: ControllerContext, env: string, tip: stri
     if (target === tip) ctx.store.update(env, (m) => { m.lastGood = tip; });
   } else if (target === tip && state.policy.rollback && memory.lastGood && memory.lastGood !== tip) {
     const reason = failures.join('; ') || 'a failed job blocks the environment';
-    ctx.store.update(env, (m) => { m.bad = [...m.bad.filter((b) => b.revision !== tip), { revision: tip, reason }]; });
+    ctx.store.update(env, (m) => { m.bad = [...m.bad.filter((b) => b.revision !== tip), { revision: tip, reason, ...(buildFailures.length ? { builds: buildFailures } : {}) }]; });
     const good = (await renderRevision(ctx, env, memory.lastGood)).state;
     if (good) {
       ctx.logger.warn({ environment: env, from: tip, to: memory.lastGood, reason }, 'health failed after apply; rolling back');

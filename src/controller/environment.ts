@@ -14,7 +14,6 @@ import { processSecrets } from '../domain/secret-registry.js';
 import type { LiveTask } from '../domain/live.js';
 import { DEFAULT_POLICY, type DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
-import type { BuildFailure } from '../delivery/types.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
 import type { RenderOptions } from '../manifest/load.js';
@@ -28,7 +27,7 @@ import type { GitSource } from '../source/git-source.js';
 import { applyTarget, rolledBackProblem, type Verdict } from './apply-target.js';
 import { capProblems, type Failure } from './failure.js';
 import { renderRevision } from './render-revision.js';
-import type { StateStore } from './state-store.js';
+import type { BuildFailureNote, StateStore } from './state-store.js';
 
 export interface ControllerContext {
   source: GitSource;
@@ -105,6 +104,7 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
     // Still rolled back: the same status as the pass that rolled back, so nothing new is reported.
     v.outcome = 'rolled-back';
     v.standing = { from: tip, to: memory.lastGood, reason: badMark.reason };
+    if (badMark.builds?.length) v.buildFailures = [...badMark.builds];
     v.problems.push(rolledBackProblem(v.standing));
   } else if (badMark) {
     Object.assign(v, { outcome: 'failed', reason: 'marked-bad' });
@@ -148,7 +148,7 @@ interface ReportInput {
   problems: string[];
   result?: ReconcileResult;
   results: ActionResult[];
-  buildFailures?: BuildFailure[];
+  buildFailures?: BuildFailureNote[];
   rollback?: EvidenceReport['rollback'];
   /** A rollback done by an earlier pass that still stands (the tip is marked bad). */
   standing?: EvidenceReport['rollback'];
@@ -216,7 +216,8 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
   if (r.results.length) {
     ctx.store.update(env, (m) => {
       m.lastActions ??= {};
-      for (const a of r.results) m.lastActions[a.task] = { action: `${a.action} (${a.result})`, ...(a.message ? { message: a.message } : {}), at: a.startedAt };
+      // One line per task: a build failure's output tail has its own section.
+      for (const a of r.results) m.lastActions[a.task] = { action: `${a.action} (${a.result})`, ...(a.message ? { message: a.message.split('\n')[0]! } : {}), at: a.startedAt };
     });
   }
   const lastActions = ctx.store.env(env).lastActions ?? {};
@@ -242,7 +243,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     observed: r.result !== undefined && r.liveKnown !== false,
     holds: r.result?.plan.holds ?? [],
     problems: r.problems,
-    ...(r.buildFailures?.length ? { buildFailures: r.buildFailures.map((b) => ({ task: b.task, message: b.message, tail: b.tail })) } : {}),
+    ...(r.buildFailures?.length ? { buildFailures: r.buildFailures } : {}),
     evidence: evidence ?? (previousStatus ? parseStatusEvidence(previousStatus) : undefined),
     badRevisions: memory.bad,
     ...(r.rollback ?? r.standing ? { rollback: r.rollback ?? r.standing } : {}),

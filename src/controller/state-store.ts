@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../adapters/fs.js';
 import type { FailureReason } from '../domain/failure.js';
 
+/** A failed build as the status file shows it while its revision stays marked bad. */
+export interface BuildFailureNote { task: string; message: string; tail: readonly string[] }
+
 export interface EnvMemory {
   lastGood?: string;
   /** Revisions not retried until a new commit; `code` when it failed with an error rather than failed health. */
-  bad: Array<{ revision: string; reason: string; code?: FailureReason }>;
+  bad: Array<{ revision: string; reason: string; code?: FailureReason; builds?: BuildFailureNote[] }>;
   /** revision + outcome of the last report, so an unchanged refusal is reported once. */
   lastReportKey?: string;
   /** The last action taken on each task: `create (ok)`, with its message and time. */
