@@ -85,6 +85,8 @@ export interface ReconcileDeps {
   onResult?: (result: ActionResult) => void;
   /** Called as each action starts. */
   onStart?: (action: Action) => void;
+  /** Called when an action's PM2 calls are done and its health is awaited. */
+  onHealth?: (action: Action) => void;
 }
 
 export interface ReconcileResult {
@@ -222,6 +224,7 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     const results = await execute({
       blocked,
       onStart: deps.onStart,
+      ...(deps.onHealth ? { onHealth: deps.onHealth } : {}),
       beforeAction: (action) => {
         const d = deliveries.get(action.task);
         if (stateDir && d && action.action !== 'delete') switchLink({ stateDir, env: state.namespace, task: action.task, codeDigest: d.code.codeDigest });
