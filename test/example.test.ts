@@ -80,10 +80,8 @@ describe('bundled example manifests', () => {
     }
   });
 
-  // Known problem: with --path, spec.source is resolved against the repository root while cwd is resolved
-  // against the manifest folder (src/validate/paths.ts checkSource), so `npm start` (--repo . --path manifests)
-  // finds web's source nowhere. This test fails until source is resolved like cwd; then drop `.fails`.
-  it.fails('[delivery-example] renders the same tasks from the repository root with --path manifests', async () => {
+  // `npm start` renders the example this way: source, like cwd, is relative to the manifest folder.
+  it('[delivery-example] renders web from the repository root with --path manifests, its source and cwd under manifests/', async () => {
     const r = await cli(['render', '--repo', '.', '--path', 'manifests', '--env', 'prod', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
