@@ -15,11 +15,12 @@ import { collectBuilds } from './delivery/gc.js';
 import { linkedDigest, removeLink, switchLink } from './delivery/links.js';
 import type { BuildEvent, BuildFailure, CodeSnapshot } from './delivery/types.js';
 import { systemClock, type Clock, type Prober } from './apply/ops.js';
-import type { LiveTask } from './domain/live.js';
+import { CODE_KEY, type LiveTask } from './domain/live.js';
 import type { DesiredState } from './domain/manifest.js';
 import type { Action, ActionResult, Drift, Plan } from './domain/plan.js';
 import { diff } from './diff/diff.js';
 import { adopt } from './live/adopt.js';
+import { WORKER_VARIANTS } from './live/normalize.js';
 import { readLive, resolveDesired, type DeliveredCode, type ResolvedTask } from './live/read.js';
 import { plan, type PlanTask } from './plan/plan.js';
 
@@ -47,6 +48,20 @@ export interface ReconcileInput {
   delivery?: DeliveryInput;
 }
 
+/**
+ * The code of one delivered task (DESIGN section 9): the digest the revision
+ * wants, the one its processes run (from their marker; `mixed` when workers
+ * run different builds), or `adopted` when its processes run from the
+ * repository as they were found.
+ */
+export interface TaskCodeState {
+  task: string;
+  desired: string;
+  running?: string;
+  mixed?: boolean;
+  adopted?: boolean;
+}
+
 /** One task's build in a reconcile: its digest, whether an existing build was reused, or why it failed. */
 export interface BuildReport {
   task: string;
@@ -70,6 +85,8 @@ export interface ReconcileDeps {
   onResult?: (result: ActionResult) => void;
   /** Called as each action starts. */
   onStart?: (action: Action) => void;
+  /** Called when an action's PM2 calls are done and its health is awaited. */
+  onHealth?: (action: Action) => void;
 }
 
 export interface ReconcileResult {
@@ -85,6 +102,8 @@ export interface ReconcileResult {
   converged: boolean;
   /** The builds of the delivered tasks (empty without delivery). */
   builds: BuildReport[];
+  /** Desired and running code of every delivered task, read from `live` (empty without delivery). */
+  code: TaskCodeState[];
   timings: { observeMs: number; planMs: number; applyMs: number };
 }
 
@@ -128,6 +147,33 @@ function repairLinks(stateDir: string, namespace: string, deliveries: ReadonlyMa
   }
 }
 
+/** What code each delivered task wants and what its live processes run. */
+export function codeStates(delivered: readonly ResolvedTask[], resolved: readonly ResolvedTask[], live: readonly LiveTask[]): TaskCodeState[] {
+  const liveByName = new Map(live.map((l) => [l.name, l]));
+  const adopted = new Set(resolved.filter((r) => r.marker.codeDigest === undefined).map((r) => r.task.name));
+  const out: TaskCodeState[] = [];
+  for (const d of delivered) {
+    const desired = d.marker.codeDigest;
+    if (!desired) continue;
+    const l = liveByName.get(d.task.name);
+    const state: TaskCodeState = { task: d.task.name, desired };
+    if (adopted.has(d.task.name) && l && !l.marker) state.adopted = true;
+    else if (l && l.instances.length) {
+      const running = typeof l.process[CODE_KEY] === 'string' ? l.process[CODE_KEY] as string : undefined;
+      if (running) state.running = running;
+      const variants = (l.process[WORKER_VARIANTS] ?? {}) as Record<string, string[]>;
+      if (Object.values(variants).some((fields) => fields.includes(CODE_KEY))) state.mixed = true;
+    }
+    out.push(state);
+  }
+  return out.sort((a, b) => a.task.localeCompare(b.task));
+}
+
+/** Whether every delivered task that has processes runs the desired code, in every worker. */
+export function codeConverged(code: readonly TaskCodeState[]): boolean {
+  return code.every((c) => c.adopted || (c.running === c.desired && !c.mixed));
+}
+
 /** Observes, diffs and plans; with `apply`, executes the plan under the daemon's apply lock. */
 export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps): Promise<ReconcileResult> {
   const clock = deps.clock ?? systemClock;
@@ -141,11 +187,11 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     const deliveries = input.delivery
       ? await deliver({ stateDir: input.delivery.stateDir, state, snapshot: input.delivery.snapshot, build: input.apply, concurrency: deps.concurrency, revision: input.revision, ...(input.delivery.retryFailed ? { retryFailed: true } : {}), ...(input.delivery.onProgress ? { onProgress: input.delivery.onProgress } : {}) })
       : new Map<string, TaskDelivery>();
-    const code = new Map<string, DeliveredCode>([...deliveries].map(([name, d]) => [name, { cwd: resolveCwd(d), resolveRoot: d.resolveRoot, link: d.link, codeDigest: d.code.codeDigest, filesCwd: filesCwd(input.delivery!.stateDir, state.namespace, d) }]));
+    const deliveredCode = new Map<string, DeliveredCode>([...deliveries].map(([name, d]) => [name, { cwd: resolveCwd(d), resolveRoot: d.resolveRoot, link: d.link, codeDigest: d.code.codeDigest, filesCwd: filesCwd(input.delivery!.stateDir, state.namespace, d) }]));
     const builds: BuildReport[] = [...deliveries.values()].map((d) => ({ task: d.code.task, codeDigest: d.code.codeDigest, built: d.built, ...(d.reused !== undefined ? { reused: d.reused } : {}), ...(d.failure ? { failure: d.failure } : {}) }))
       .sort((a, b) => a.task.localeCompare(b.task));
     const cpus = deps.cpus ?? availableParallelism();
-    const delivered = resolveDesired(state, deps.pm2, { repoDir: input.repoDir, revision: input.revision, cpus, code });
+    const delivered = resolveDesired(state, deps.pm2, { repoDir: input.repoDir, revision: input.revision, cpus, code: deliveredCode });
     const live = await readLive(deps.pm2, state);
     const resolved = input.delivery
       ? adopt({ pm2: deps.pm2, state, repoDir: input.repoDir, revision: input.revision, cpus, stateDir: input.delivery.stateDir, resolved: delivered, live, record: input.apply })
@@ -165,9 +211,10 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     const base = { environment: state.environment, namespace: state.namespace, revision: input.revision, drifts, plan: thePlan, builds };
     // A refused plan (it would delete more than the prune limit allows) changes nothing that runs.
     if (!input.apply || thePlan.refusal) {
-      const converged = thePlan.actions.length === 0 && !thePlan.holds.some((h) => h.blocking) && !thePlan.refusal;
+      const code = codeStates(delivered, resolved, live);
+      const converged = thePlan.actions.length === 0 && !thePlan.holds.some((h) => h.blocking) && !thePlan.refusal && codeConverged(code);
       if (thePlan.refusal) logger.warn({ environment: state.environment, revision: input.revision, deletes: thePlan.refusal.deletes, managed: thePlan.refusal.managed }, thePlan.refusal.reason);
-      return { ...base, results: [], live, converged, timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: 0 } };
+      return { ...base, results: [], live, converged, code, timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: 0 } };
     }
     logger.info({ environment: state.environment, revision: input.revision, actions: thePlan.actions.length }, 'applying plan');
     deps.onPlan?.(thePlan);
@@ -177,6 +224,7 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     const results = await execute({
       blocked,
       onStart: deps.onStart,
+      ...(deps.onHealth ? { onHealth: deps.onHealth } : {}),
       beforeAction: (action) => {
         const d = deliveries.get(action.task);
         if (stateDir && d && action.action !== 'delete') switchLink({ stateDir, env: state.namespace, task: action.task, codeDigest: d.code.codeDigest });
@@ -199,8 +247,10 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
       const gc = await collectBuilds({ stateDir, keep: input.delivery?.keepBuilds });
       if (gc.removed.length) logger.info({ removed: gc.removed.length }, 'removed old builds');
     }
-    const converged = results.every((r) => r.result === 'ok') && !thePlan.holds.some((h) => h.blocking);
-    return { ...base, results, live: after, converged, timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: clock.now() - t2 } };
+    const code = codeStates(delivered, resolved, after);
+    // Converged only when what runs is what the revision wants, code included (never the old build reported as the new).
+    const converged = results.every((r) => r.result === 'ok') && !thePlan.holds.some((h) => h.blocking) && codeConverged(code);
+    return { ...base, results, live: after, converged, code, timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: clock.now() - t2 } };
   } finally {
     release?.();
   }

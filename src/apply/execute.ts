@@ -39,6 +39,8 @@ export interface ExecuteInput {
   blocked?: ReadonlyMap<string, string>;
   /** Called right before a task's PM2 calls (its code link is switched here); a throw fails the action. */
   beforeAction?: (action: Action) => void;
+  /** Called when a task's PM2 calls are done and its health (or job completion) is awaited. */
+  onHealth?: (action: Action) => void;
   /** Called after a task's processes were deleted. */
   afterDelete?: (action: Action) => void;
 }
@@ -104,6 +106,7 @@ export async function execute(input: ExecuteInput): Promise<ActionResult[]> {
       return { ok: false, detail: message };
     }
     slots.release();
+    input.onHealth?.(action);
     const health = await waitReady(task, clock.now());
     finish(action, startedAt, health.ok ? 'ok' : 'failed', health.detail);
     return health;

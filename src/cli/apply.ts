@@ -1,6 +1,6 @@
 import { ApplyError } from '../domain/errors.js';
 import { reconcileOnce } from '../reconcile.js';
-import { COLOR, formatLive, formatPlan, formatResults, PLAIN } from './format.js';
+import { COLOR, formatLive, formatPlan, formatProgress, formatResults, PLAIN, type ProgressEvent } from './format.js';
 import type { CliIo, SourceOptions } from './io.js';
 import { openSession } from './session.js';
 import { refuseUnderController } from './apply-guard.js';
@@ -14,11 +14,22 @@ export async function applyCommand(opts: SourceOptions & { concurrency?: string;
   const s = await openSession(opts);
   await refuseUnderController(s, opts.force);
   const style = io.isTty ? COLOR : PLAIN;
+  // In a terminal each step shows as it starts and ends (on stderr, so stdout keeps the summary).
+  const progress = io.isTty && !opts.json ? (e: ProgressEvent): void => io.err(formatProgress(e, style)) : undefined;
   let result;
   try {
     result = await reconcileOnce(
-      { state: s.state, repoDir: s.repoDir, revision: s.revision, apply: true, delivery: s.delivery },
-      { pm2: s.pm2, logger: s.logger, concurrency: opts.concurrency ? Number(opts.concurrency) : undefined },
+      { state: s.state, repoDir: s.repoDir, revision: s.revision, apply: true, delivery: progress ? { ...s.delivery, onProgress: (event) => progress({ kind: 'build', event }) } : s.delivery },
+      {
+        pm2: s.pm2,
+        logger: s.logger,
+        concurrency: opts.concurrency ? Number(opts.concurrency) : undefined,
+        ...(progress ? {
+          onStart: (action) => progress({ kind: 'action-start', action }),
+          onHealth: (action) => progress({ kind: 'health-start', action }),
+          onResult: (r) => progress({ kind: 'action-end', result: r }),
+        } : {}),
+      },
     );
   } finally {
     await s.close();

@@ -1,6 +1,7 @@
 /** Human-readable output of diffs, plans, results and live state (pure). */
 import type { LiveTask } from '../domain/live.js';
-import type { ActionResult, Drift, PatchOperation, Plan } from '../domain/plan.js';
+import type { BuildEvent } from '../delivery/types.js';
+import type { Action, ActionResult, Drift, PatchOperation, Plan } from '../domain/plan.js';
 
 export interface Style { red(s: string): string; green(s: string): string; yellow(s: string): string; dim(s: string): string; bold(s: string): string }
 
@@ -86,4 +87,33 @@ export function formatLive(live: readonly LiveTask[], now: number): string {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return `${rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()}`).join('\n')}\n`;
+}
+
+/** One step of an apply as it starts or ends, for the progress lines `apply` prints in a terminal. */
+export type ProgressEvent =
+  | { kind: 'build'; event: BuildEvent }
+  | { kind: 'action-start'; action: Action }
+  | { kind: 'health-start'; action: Action }
+  | { kind: 'action-end'; result: ActionResult };
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** A progress line: `▸` as a step starts, `✓`/`✗` as it ends. */
+export function formatProgress(e: ProgressEvent, s: Style): string {
+  switch (e.kind) {
+    case 'build': {
+      const step = `${e.event.step}${e.event.command !== undefined ? ` \`${e.event.command}\`` : ''}`;
+      if (e.event.phase === 'start') return `  ▸ ${e.event.task}: ${step} …\n`;
+      const ok = e.event.status === 'ok';
+      const how = ok ? '' : ` (${e.event.status}${e.event.exitCode !== undefined && e.event.exitCode !== null ? `, exit code ${e.event.exitCode}` : ''})`;
+      return `  ${ok ? s.green('✓') : s.red('✗')} ${e.event.task}: ${step}${how} ${s.dim(seconds(e.event.durationMs))}\n`;
+    }
+    case 'action-start': return `  ▸ ${e.action.task}: ${e.action.action} (${e.action.reason}) …\n`;
+    case 'health-start': return `  ▸ ${e.action.task}: ${e.action.type === 'job' ? 'waiting for the job to complete' : 'health check'} …\n`;
+    case 'action-end': {
+      const ok = e.result.result === 'ok';
+      const message = e.result.message ? `: ${e.result.message.split('\n')[0]}` : '';
+      return `  ${ok ? s.green('✓') : e.result.result === 'failed' ? s.red('✗') : s.yellow('–')} ${e.result.task}: ${e.result.action} ${e.result.result}${message} ${s.dim(seconds(e.result.durationMs))}\n`;
+    }
+  }
 }

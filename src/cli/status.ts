@@ -1,3 +1,4 @@
+import { parseStatus } from '../report/status-parse.js';
 import { STATUS_BRANCH } from '../report/status-repo.js';
 import { openBranch } from '../source/branch-reader.js';
 import type { CliIo } from './io.js';
@@ -10,7 +11,8 @@ export async function statusCommand(opts: { repo: string; env?: string; json?: b
     const statuses: Record<string, string | null> = {};
     for (const env of envs) statuses[env] = (await branch.read(`status/${env}.md`)) ?? null;
     if (opts.json) {
-      io.out(`${JSON.stringify({ branch: STATUS_BRANCH, found: Boolean(branch.ref), statuses }, null, 2)}\n`);
+      const environments = Object.fromEntries(Object.entries(statuses).map(([env, text]) => [env, text === null ? null : parseStatus(text)]));
+      io.out(`${JSON.stringify({ branch: STATUS_BRANCH, found: Boolean(branch.ref), environments, statuses }, null, 2)}\n`);
       return 0;
     }
     if (!envs.length) io.out(`no status yet: ${opts.repo} has no ${branch.ref ? 'status files on' : ''} ${STATUS_BRANCH}${branch.ref ? '' : ' branch'}\n`);

@@ -10,6 +10,7 @@ import { DaemonUnreachableError } from '../domain/errors.js';
 import type { FailureReason } from '../domain/failure.js';
 import type { DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
+import type { BuildFailure } from '../delivery/types.js';
 import { readLive } from '../live/read.js';
 import { manifestFilePaths } from '../manifest/load.js';
 import { reconcileOnce, type DeliveryInput, type ReconcileResult } from '../reconcile.js';
@@ -71,6 +72,14 @@ export interface Verdict {
   results: ActionResult[];
   rollback?: EvidenceReport['rollback'];
   standing?: EvidenceReport['rollback'];
+  /** Builds that failed in this pass (of the tip, even when rolled back since). */
+  buildFailures?: BuildFailure[];
+}
+
+/** Problem lines for delivered tasks whose processes do not run the desired code. */
+function codeProblems(result: ReconcileResult): string[] {
+  return result.code.filter((c) => !c.adopted && (c.mixed || (c.running !== undefined && c.running !== c.desired)))
+    .map((c) => `${c.task}: its processes run ${c.mixed ? 'mixed builds' : `code ${c.running!.slice(0, 12)}`}, the revision wants ${c.desired.slice(0, 12)}`);
 }
 
 /**
@@ -97,7 +106,9 @@ export async function applyTarget(ctx: ControllerContext, env: string, tip: stri
   }
   v.result = applied.result;
   v.results.push(...applied.result.results);
-  const failures = [...applied.result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${r.message ?? r.result}`), ...applied.unready];
+  const buildFailures = applied.result.builds.flatMap((b) => (b.failure ? [b.failure] : []));
+  if (buildFailures.length) v.buildFailures = buildFailures;
+  const failures = [...applied.result.results.filter((r) => r.result !== 'ok').map((r) => `${r.task}: ${(r.message ?? r.result).split('\n')[0]}`), ...applied.unready];
   if (applied.result.plan.refusal) {
     // Held whole: nothing of the tip ran. The last good revision keeps running and self-healing.
     v.outcome = 'held';
@@ -118,8 +129,9 @@ export async function applyTarget(ctx: ControllerContext, env: string, tip: stri
       v.problems.push(rolledBackProblem(v.rollback));
     }
   } else {
-    Object.assign(v, { outcome: 'failed', reason: 'apply-failed' });
-    v.problems.push(...applied.result.results.filter((r) => r.result !== 'ok').map((r) => `${r.action} ${r.task} ${r.result}: ${r.message ?? ''}`));
+    Object.assign(v, { outcome: 'failed', reason: buildFailures.length ? 'build-failed' : 'apply-failed' });
+    v.problems.push(...applied.result.results.filter((r) => r.result !== 'ok').map((r) => `${r.action} ${r.task} ${r.result}: ${(r.message ?? '').split('\n')[0]}`));
+    v.problems.push(...codeProblems(applied.result));
     v.problems.push(...applied.unready.map((u) => `not ready after an interrupted apply: ${u}`));
     v.problems.push(...applied.result.plan.holds.filter((h) => h.blocking).map((h) => `${h.task}: ${h.reason}`));
   }

@@ -14,6 +14,7 @@ import { processSecrets } from '../domain/secret-registry.js';
 import type { LiveTask } from '../domain/live.js';
 import { DEFAULT_POLICY, type DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
+import type { BuildFailure } from '../delivery/types.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
 import type { RenderOptions } from '../manifest/load.js';
@@ -147,6 +148,7 @@ interface ReportInput {
   problems: string[];
   result?: ReconcileResult;
   results: ActionResult[];
+  buildFailures?: BuildFailure[];
   rollback?: EvidenceReport['rollback'];
   /** A rollback done by an earlier pass that still stands (the tip is marked bad). */
   standing?: EvidenceReport['rollback'];
@@ -232,13 +234,15 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     ...(r.conditions ? { conditions: r.conditions } : {}),
     ...(ctx.warnings?.length ? { warnings: ctx.warnings } : {}),
     reconciledAt: now,
-    tasks: statusRows((r.state?.tasks ?? []).map((t) => ({ name: t.name, type: t.type })), r.result?.live ?? [], r.results, { liveKnown: r.liveKnown !== false })
+    tasks: statusRows((r.state?.tasks ?? []).map((t) => ({ name: t.name, type: t.type })), r.result?.live ?? [], r.results, { liveKnown: r.liveKnown !== false, code: new Map((r.result?.code ?? []).map((c) => [c.task, c])) })
       .map((row) => {
         const last = lastActions[row.task];
         return last ? { ...row, lastAction: `${last.action} at ${last.at}`, health: last.message } : row;
       }),
+    observed: r.result !== undefined && r.liveKnown !== false,
     holds: r.result?.plan.holds ?? [],
     problems: r.problems,
+    ...(r.buildFailures?.length ? { buildFailures: r.buildFailures.map((b) => ({ task: b.task, message: b.message, tail: b.tail })) } : {}),
     evidence: evidence ?? (previousStatus ? parseStatusEvidence(previousStatus) : undefined),
     badRevisions: memory.bad,
     ...(r.rollback ?? r.standing ? { rollback: r.rollback ?? r.standing } : {}),

@@ -9,6 +9,8 @@ export type FailureReason =
   | 'pm2-rejected'
   /** One or more actions failed or did not become healthy, and nothing was rolled back. */
   | 'apply-failed'
+  /** A task's install or build step failed: that task's processes were not touched, its old code keeps running. */
+  | 'build-failed'
   /** The revision failed before and is not retried until a new commit arrives. */
   | 'marked-bad'
   /** The PM2 daemon cannot be reached; nothing could be observed or changed. */

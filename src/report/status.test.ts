@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatus, clip, STATUS_MAX_BYTES, statusRows, type StatusInput } from './status.js';
+import type { LiveTask } from '../domain/live.js';
+import { parseStatus } from './status-parse.js';
+import { buildStatus, clip, codeCell, STATUS_MAX_BYTES, statusRows, type StatusInput } from './status.js';
 
 function input(over: Partial<StatusInput> = {}): StatusInput {
   return {
@@ -55,6 +57,46 @@ describe('buildStatus', () => {
     const rows = statusRows([{ name: 'web', type: 'service' }], [], [], { liveKnown: false });
     expect(rows[0]!.state).toBe('unknown');
     expect(buildStatus(input({ tasks: rows }))).toContain('| web | service | ? unknown (PM2 unreachable) |');
+  });
+});
+
+describe('code in the status file', () => {
+  const A = 'a'.repeat(64);
+  const B = 'b'.repeat(64);
+  const live = (digest?: string): LiveTask[] => [{ name: 'web', namespace: 'dev', instances: [{ pmId: 0, pid: 10, status: 'online', restarts: 0, startedAt: 0, unstableRestarts: 0 }], process: {}, ...(digest ? { marker: { environment: 'dev', task: 'web', revision: 'r', envKeys: [], codeDigest: digest } } : {}) }];
+
+  it('[delivery-status] shows the running digest, and running → desired while they differ; status --json reads both back', () => {
+    const same = statusRows([{ name: 'web', type: 'service' }], live(A), [], { code: new Map([['web', { running: A, desired: A }]]) });
+    const differ = statusRows([{ name: 'web', type: 'service' }], live(A), [], { code: new Map([['web', { running: A, desired: B }]]) });
+    expect(buildStatus(input({ tasks: same }))).toMatch(/\| web \|.*\| `aaaaaaaaaaaa` \|\n/);
+    const text = buildStatus(input({ outcome: 'failed', reason: 'build-failed', tasks: differ }));
+    expect(text).toContain('| `aaaaaaaaaaaa` → `bbbbbbbbbbbb` |');
+    expect(parseStatus(text).tasks[0]!.code).toEqual({ running: 'aaaaaaaaaaaa', desired: 'bbbbbbbbbbbb' });
+    expect(parseStatus(text).converged).toBe(false);
+    expect(parseStatus(buildStatus(input({ tasks: same }))).converged).toBe(true);
+  });
+
+  it('[delivery-status] says only the desired digest when PM2 could not be read, and mixed builds as mixed', () => {
+    const unknown = statusRows([{ name: 'web', type: 'service' }], [], [], { liveKnown: false, code: new Map([['web', { running: A, desired: B }]]) });
+    expect(unknown[0]!.code).toEqual({ desired: B });
+    expect(codeCell({ desired: B })).toBe('– → `bbbbbbbbbbbb`');
+    expect(codeCell({ running: A, desired: A, mixed: true })).toBe('mixed → `aaaaaaaaaaaa`');
+    expect(parseStatus(buildStatus(input({ tasks: statusRows([{ name: 'web', type: 'service' }], live(A), [], { code: new Map([['web', { running: A, desired: A, mixed: true }]]) }) }))).tasks[0]!.code).toEqual({ desired: 'aaaaaaaaaaaa', mixed: true });
+  });
+
+  it('[delivery-status] lists build failures with task, step, exit code and output tail, read back by status --json', () => {
+    const text = buildStatus(input({ outcome: 'failed', reason: 'build-failed', buildFailures: [{ task: 'web', message: 'build of task web failed at install `npm ci`: exit code 1', tail: ['npm ERR! missing: greet', 'npm ERR! see log'] }] }));
+    expect(text).toContain('## Build failures');
+    expect(text).toContain('- web: build of task web failed at install `npm ci`: exit code 1\n  ```\n  npm ERR! missing: greet\n');
+    expect(parseStatus(text).buildFailures).toEqual([{ task: 'web', message: 'build of task web failed at install `npm ci`: exit code 1', tail: ['npm ERR! missing: greet', 'npm ERR! see log'] }]);
+    expect(parseStatus(text).fields.reason).toBe('build-failed');
+  });
+
+  it('[delivery-fresh-daemon] never says a revision runs where PM2 shows none of its processes', () => {
+    const rows = statusRows([{ name: 'web', type: 'service' }], [], []);
+    const text = buildStatus(input({ running: 'c'.repeat(40), observed: true, tasks: rows }));
+    expect(text).toContain(`| running | nothing: no process of this environment runs (last applied \`${'c'.repeat(40)}\`) |`);
+    expect(buildStatus(input({ running: 'c'.repeat(40), observed: true, tasks: statusRows([{ name: 'web', type: 'service' }], live(A), []) }))).toContain(`| running | \`${'c'.repeat(40)}\` |`);
   });
 });
 

@@ -26,7 +26,7 @@ export const SHAPES = {
 export const STATUS_MAX_BYTES = 256 * 1024;
 
 /** Byte budgets of the parts of a status file; with the header they stay under STATUS_MAX_BYTES. */
-const BUDGET = { tasks: 160 * 1024, problems: 48 * 1024, holds: 24 * 1024, bad: 8 * 1024, warnings: 4 * 1024, line: 2 * 1024 };
+const BUDGET = { tasks: 152 * 1024, builds: 8 * 1024, problems: 48 * 1024, holds: 24 * 1024, bad: 8 * 1024, warnings: 4 * 1024, line: 2 * 1024 };
 
 export type ShapeState = keyof typeof SHAPES;
 
@@ -40,6 +40,22 @@ export interface StatusTaskRow {
   since?: string;
   lastAction?: string;
   health?: string;
+  /** Code digests (DESIGN section 9): the one its processes run (from their marker) and the one the revision wants. */
+  code?: StatusCode;
+}
+
+/**
+ * A task's code: the digest its processes run (absent when none runs or PM2
+ * could not be read), the one desired, `mixed` when workers run different
+ * builds, `adopted` when its processes run from the repository as found.
+ */
+export interface StatusCode { running?: string; desired?: string; mixed?: boolean; adopted?: boolean }
+
+/** A build that failed in this reconcile: task, step, exit code and the tail of its output (redacted). */
+export interface StatusBuildFailure {
+  task: string;
+  message: string;
+  tail: readonly string[];
 }
 
 export interface StatusInput {
@@ -63,6 +79,9 @@ export interface StatusInput {
   tasks: StatusTaskRow[];
   holds: Hold[];
   problems: string[];
+  buildFailures?: StatusBuildFailure[];
+  /** The task rows come from PM2 read in this reconcile (not only from the manifests). */
+  observed?: boolean;
   evidence?: { file: string; hash: string };
   /** Revisions marked bad, not retried until a new commit arrives. */
   badRevisions: Array<{ revision: string; reason: string }>;
@@ -88,7 +107,7 @@ export function shapeOf(live: LiveTask | undefined, type: 'service' | 'job'): Sh
  * task's last action; with `liveKnown: false` (PM2 could not be read) states
  * are `unknown` rather than claimed missing.
  */
-export function statusRows(declared: Array<{ name: string; type: 'service' | 'job' }>, live: readonly LiveTask[], results: readonly ActionResult[], opts: { liveKnown?: boolean } = {}): StatusTaskRow[] {
+export function statusRows(declared: Array<{ name: string; type: 'service' | 'job' }>, live: readonly LiveTask[], results: readonly ActionResult[], opts: { liveKnown?: boolean; code?: ReadonlyMap<string, StatusCode> } = {}): StatusTaskRow[] {
   const liveByName = new Map(live.map((l) => [l.name, l]));
   const names = new Map(declared.map((d) => [d.name, d.type]));
   for (const l of live) if (!names.has(l.name)) names.set(l.name, 'service');
@@ -106,8 +125,30 @@ export function statusRows(declared: Array<{ name: string; type: 'service' | 'jo
       restarts: (l?.instances ?? []).reduce((n, i) => n + i.restarts, 0),
       ...(online.length ? { since: new Date(Math.min(...online.map((i) => i.startedAt))).toISOString() } : {}),
       ...(result ? { lastAction: `${result.action} (${result.result})`, health: result.message } : {}),
+      ...codeOf(opts.code?.get(task), opts.liveKnown !== false),
     };
   });
+}
+
+function codeOf(code: StatusCode | undefined, liveKnown: boolean): { code?: StatusCode } {
+  if (!code) return {};
+  // Without PM2 nobody can tell which code runs: only the desired digest is said.
+  if (!liveKnown) return code.desired ? { code: { desired: code.desired } } : {};
+  return { code };
+}
+
+const short = (d: string): string => d.slice(0, 12);
+
+/**
+ * The code cell: the running digest (12 hex) when it is the desired one,
+ * `running → desired` while they differ, `– → desired` while none runs.
+ */
+export function codeCell(code: StatusCode | undefined): string {
+  if (!code) return '–';
+  if (code.adopted) return `\`${code.desired ? short(code.desired) : '–'}\` (adopted, runs from the repository)`;
+  const running = code.mixed ? 'mixed' : code.running ? `\`${short(code.running)}\`` : '–';
+  if (!code.desired || (code.running === code.desired && !code.mixed)) return running;
+  return `${running} → \`${short(code.desired)}\``;
 }
 
 /** Cuts a line to `max` bytes (UTF-8), marking the cut. */
@@ -142,6 +183,9 @@ function runningText(s: StatusInput): string {
   const last = s.running ? `\`${s.running}\`` : undefined;
   // Without the daemon nobody can tell what runs: say what was applied last, never that it runs.
   if (s.conditions?.daemon) return `unknown: PM2 is unreachable${last ? ` (last applied ${last})` : ''}`;
+  // A revision runs only where its processes do: a daemon without any of them runs nothing, whatever was applied.
+  const none = s.observed === true && s.tasks.length > 0 && s.tasks.every((t) => t.state === 'missing' || t.state === 'deleted');
+  if (none) return `nothing: no process of this environment runs${last ? ` (last applied ${last})` : ''}`;
   return last ?? 'nothing yet';
 }
 
@@ -190,14 +234,18 @@ export function buildStatus(s: StatusInput): string {
     '',
     '## Tasks',
     '',
-    '| task | type | state | pids | restarts | up since | last action | health |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...fitLines(s.tasks.map((t) => `| ${cell(t.task)} | ${t.type} | ${SHAPES[t.state]} | ${t.pids.join(', ') || '–'} | ${t.restarts} | ${t.since ?? '–'} | ${cell(t.lastAction)} | ${cell(t.health)} |`), BUDGET.tasks,
-      (n) => `| … and ${n} more tasks | | | | | | | |`),
+    '| task | type | state | pids | restarts | up since | last action | health | code |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...fitLines(s.tasks.map((t) => `| ${cell(t.task)} | ${t.type} | ${SHAPES[t.state]} | ${t.pids.join(', ') || '–'} | ${t.restarts} | ${t.since ?? '–'} | ${cell(t.lastAction)} | ${cell(t.health)} | ${codeCell(t.code)} |`), BUDGET.tasks,
+      (n) => `| … and ${n} more tasks | | | | | | | | |`),
   ];
   const more = (what: string) => (n: number): string => `- … and ${n} more ${what}`;
   if (s.warnings?.length) lines.push('', '## Warnings', '', ...fitLines(s.warnings.map((w) => `- ${w.replace(/\n/g, ' ')}`), BUDGET.warnings, more('warnings')));
   if (s.rollback) lines.push('', '## Rollback', '', `Rolled back from \`${s.rollback.from}\` to \`${s.rollback.to}\`: ${cell(s.rollback.reason)}`);
+  if (s.buildFailures?.length) {
+    const blocks = s.buildFailures.flatMap((b) => [`- ${b.task}: ${b.message.replace(/\n/g, ' ')}`, ...(b.tail.length ? ['  ```', ...b.tail.map((l) => `  ${l.replace(/```/g, "'''")}`), '  ```'] : [])]);
+    lines.push('', '## Build failures (nothing of these tasks was touched)', '', ...fitLines(blocks, BUDGET.builds, more('lines of build output')));
+  }
   if (s.problems.length) lines.push('', '## Problems', '', ...fitLines(s.problems.map((p) => `- ${p.replace(/\n/g, ' ')}`), BUDGET.problems, more('problems')));
   if (s.holds.length) lines.push('', '## Held back', '', ...fitLines(s.holds.map((h) => `- ${h.task}: ${h.reason.replace(/\n/g, ' ')}`), BUDGET.holds, more('held-back tasks')));
   if (s.badRevisions.length) {

@@ -98,21 +98,25 @@ function hasBuildSteps(task: TaskOrigin['task']): boolean {
 }
 
 /**
- * `spec.source` entries: repository-relative paths that stay inside the
- * repository (symbolic links resolved) and name something there.
+ * `spec.source` entries: paths relative to the manifest folder (like `cwd`),
+ * that stay inside the repository (symbolic links resolved) and name
+ * something there; rewritten to their repository-relative form, which is what
+ * the code digest reads.
  */
 export function checkSource(o: TaskOrigin, ctx: RuleContext, guard: PathGuard, out: Diagnostic[]): void {
   const source = o.task.source ?? [];
   for (let i = 0; i < source.length; i++) {
     const path = source[i]!;
     const pointer = `/spec/source/${i}`;
-    const at = posix.isAbsolute(path) ? '/' : posix.normalize(path);
-    if (at === '/' || at === '..' || at.startsWith('../')) {
-      out.push(reportAt(o, ctx, pointer, `source entries must be repository-relative paths inside the repository; got a path of ${path.length} characters that is absolute or leaves it`));
+    const at = posix.isAbsolute(path) ? '/' : place(ctx.manifestRoot, path, ctx);
+    if (isOutside(at)) {
+      out.push(reportAt(o, ctx, pointer, `source entries must be paths inside the repository, relative to the manifest folder; got a path of ${path.length} characters that is absolute or leaves it`));
     } else if (!staysInside(at, ctx, guard)) {
       out.push(reportAt(o, ctx, pointer, `source "${path}" is a symbolic link (or lies in one) that leaves the repository`));
     } else if (exists(at, ctx) === false) {
-      out.push(reportAt(o, ctx, pointer, `source "${path}" names nothing in the repository`));
+      out.push(reportAt(o, ctx, pointer, `source "${path}" names nothing in the repository (looked for ${at})`));
+    } else {
+      source[i] = at;
     }
   }
 }
