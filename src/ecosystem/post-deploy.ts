@@ -21,7 +21,7 @@ export interface PostDeployBuild {
 }
 
 /** One `&&`/`;`/newline-separated part of a command. */
-interface Step {
+export interface CommandStep {
   text: string;
   words: string[];
   /** The first shell feature the step uses beyond a plain command, if any. */
@@ -44,8 +44,8 @@ function isFlag(word: string): boolean {
 }
 
 /** Splits a command at `&&`, `;` and newlines outside quotes, noting what else of the shell a step uses. */
-export function splitCommand(command: string): Step[] {
-  const steps: Step[] = [];
+export function splitCommand(command: string): CommandStep[] {
+  const steps: CommandStep[] = [];
   let text = '';
   let word: string | undefined;
   let words: string[] = [];
