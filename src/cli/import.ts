@@ -19,6 +19,7 @@ export async function importCommand(opts: ImportOptions, io: CliIo, args: string
     sourceDir: dirname(resolve(file)), outDir, environment: opts.env, namespace: opts.namespace,
   });
   for (const w of result.warnings) io.err(`pm2-gitops: warning: ${file}: ${w}\n`);
+  for (const n of result.notes) io.err(`pm2-gitops: note: ${file}: ${n}\n`);
   if (result.errors.length) {
     throw new ValidationError(`cannot import ${file}:\n${result.errors.map((e) => `  ${file}: ${e}`).join('\n')}`);
   }
@@ -35,6 +36,6 @@ export async function importCommand(opts: ImportOptions, io: CliIo, args: string
     writeFileSync(w.path, w.text);
   }
   const written = writes.map((w) => relative(outDir, w.path));
-  io.out(opts.json ? `${JSON.stringify({ written, warnings: result.warnings }, null, 2)}\n` : `${written.map((w) => `wrote ${join(opts.out, w)}`).join('\n')}\n`);
+  io.out(opts.json ? `${JSON.stringify({ written, warnings: result.warnings, notes: result.notes }, null, 2)}\n` : `${written.map((w) => `wrote ${join(opts.out, w)}`).join('\n')}\n`);
   return 0;
 }

@@ -3,6 +3,7 @@
  * typed errors into exit codes. The only module that calls process.exit.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { pm2IdentityKeys } from '../adapters/pm2-identity.js';
 import { EXIT, GitopsError } from '../domain/errors.js';
 import { processSecrets } from '../domain/secret-registry.js';
 import type { CliIo } from './io.js';
@@ -145,8 +146,20 @@ function report(err: unknown): number {
   return EXIT.bug;
 }
 
+/**
+ * Run by PM2 (the controller as a PM2 app), this process carries PM2's record
+ * of itself as variables (name, namespace, pm_id, exec_mode, …). PM2 passes a
+ * client's environment on to every app it starts and lets those variables
+ * override the app's options, so they go before PM2 is first loaded: the
+ * processes `run` and `apply` start get their manifests' options and env.
+ */
+function dropPm2Identity(): void {
+  for (const key of pm2IdentityKeys(process.env)) delete process.env[key];
+}
+
 /** Runs the CLI with `argv` (as process.argv) and resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  dropPm2Identity();
   try {
     await build().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

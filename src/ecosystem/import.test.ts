@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { validateValue } from '../validate/schema.js';
 import { ecosystemApps, importEcosystem, taskNameOf, type ImportOptions } from './import.js';
 
 const OPTS: ImportOptions = { sourceDir: '/srv/shop', outDir: '/srv/shop/deploy', environment: 'default' };
@@ -194,4 +195,102 @@ describe('importEcosystem', () => {
       'app "a": append_env_to_name: pm2 start --env <name> would name the app "a-<name>"; every Environment names it "a"',
     ]);
   });
+
+  describe('deploy.<target>["post-deploy"]', () => {
+    const RELOAD = 'pm2 reload ecosystem.config.js --env production';
+    const target = (postDeploy: unknown, extra: Record<string, unknown> = {}) => ({ user: 'deployer', host: ['10.0.0.7'], ref: 'origin/main', repo: 'git@example.com:shop.git', path: '/var/www/shop', 'post-deploy': postDeploy, ...extra });
+
+    it('[import-post-deploy] turns the install and build steps into spec.build in the base when every target has the same, and drops the reload', () => {
+      const post = `npm ci --omit=dev && npm run build; npx tsc -p . && ${RELOAD}`;
+      const r = only({ apps: [{ name: 'api', script: 'dist/server.js' }, { name: 'worker', script: 'dist/worker.js' }], deploy: { production: target(post), staging: target(post) } });
+      expect(r.errors).toEqual([]);
+      for (const t of r.tasks) expect(t.spec.build).toEqual({ install: 'npm ci --omit=dev', run: ['npm run build', 'npx tsc -p .'] });
+      expect(r.environments.map((e) => e.metadata.name)).toEqual(['default']);
+      expect(r.notes).toContain('deploy.production["post-deploy"] step 4 (pm2 reload) dropped: the controller reloads or restarts the processes itself once the build is ready');
+      expect(r.notes).toContain('deploy.staging["post-deploy"] step 4 (pm2 reload) dropped: the controller reloads or restarts the processes itself once the build is ready');
+    });
+
+    it('[import-post-deploy] reports every other deploy option by name, never its value', () => {
+      const r = only({ apps: [{ name: 'api', script: 'a.js' }], deploy: { production: target(RELOAD, { 'pre-deploy': 'git fetch --all', 'pre-setup': 'apt-get install git', 'post-setup': 'ls -la', 'pre-deploy-local': 'echo hi', ssh_options: 'StrictHostKeyChecking=no', key: '/home/me/.ssh/id_deploy', port: '2222', custom: 1 }) } });
+      expect(r.errors).toEqual([]);
+      expect(r.tasks[0]!.spec.build).toBeUndefined();
+      const text = r.warnings.join('\n');
+      for (const key of ['user', 'host', 'ref', 'repo', 'path', '["pre-deploy"]', '["pre-setup"]', '["post-setup"]', '["pre-deploy-local"]', 'ssh_options', 'key', 'port', 'custom']) {
+        expect(text).toContain(`deploy.production${key.startsWith('[') ? key : `.${key}`} was not carried over: `);
+      }
+      for (const value of ['deployer', '10.0.0.7', 'origin/main', 'git@example.com', '/var/www/shop', 'git fetch', 'apt-get', 'StrictHostKeyChecking', 'id_deploy', '2222', 'echo hi']) expect(text).not.toContain(value);
+      expect(r.warnings).toContain('deploy.production.repo was not carried over: give the repository to pm2-gitops run --repo on the host');
+    });
+
+    it('[import-post-deploy] names each step it does not carry over by its position and program only', () => {
+      const post = 'cp ../shared/.env .env && npm install && TOKEN=s3cr3t-value npm run build > build.log && npm run lint | tee lint.txt && git submodule update && npm run test && pm2 save';
+      const r = only({ apps: [{ name: 'api', script: 'a.js' }], deploy: { production: target(post) } });
+      expect(r.errors).toEqual([]);
+      expect(r.tasks[0]!.spec.build).toEqual({ install: 'npm install', run: ['npm run test'] });
+      const w = 'deploy.production["post-deploy"]';
+      expect(r.warnings.filter((m) => m.startsWith(`${w} step`))).toEqual([
+        `${w} step 1 (cp) was not carried over: spec.build takes install and build commands (npm, yarn, pnpm, npx, node, tsc); a build builds from the revision's files alone: make it a package.json script and call that`,
+        `${w} step 3 (sets variables) was not carried over: put the variables in the task's env`,
+        `${w} step 4 (npm) was not carried over: it uses a pipe; make it a package.json script and call that`,
+        `${w} step 5 (git) was not carried over: the controller fetches and checks out each revision itself`,
+        `${w} step 7 (pm2) was not carried over: pm2-gitops keeps the processes itself; pm2 commands do not belong in a build`,
+      ]);
+      expect(r.warnings.join('\n')).not.toContain('s3cr3t');
+      expect(r.notes).toEqual([`${w} step 2 (npm): kept as written as spec.build.install; an install is reused while package.json, the lockfile and the command stay the same, which "npm ci" guarantees (it installs the committed lockfile exactly, and fails when the lockfile is out of date): consider "npm ci"`]);
+    });
+
+    it('[import-post-deploy] stops at a cd: the steps after it ran in another folder', () => {
+      const r = only({ apps: [{ name: 'api', script: 'a.js' }], deploy: { production: target('yarn install --frozen-lockfile && yarn build && cd client && yarn && yarn build') } });
+      expect(r.tasks[0]!.spec.build).toEqual({ install: 'yarn install --frozen-lockfile', run: ['yarn build'] });
+      expect(r.warnings).toContain('deploy.production["post-deploy"] step 3 (cd) and the 2 steps after it were not carried over: spec.build runs every step in the task\'s cwd');
+      expect(r.notes).toEqual([]);
+    });
+
+    it('[import-post-deploy] puts a build of one target into that target\'s Environment, beside its env', () => {
+      const r = only({
+        apps: [{ name: 'api', script: 'a.js', env_production: { NODE_ENV: 'production' } }, { name: 'worker', script: 'w.js' }],
+        deploy: { production: target(`pnpm install --frozen-lockfile && pnpm build && ${RELOAD}`), staging: { ...target(RELOAD), env: { NODE_ENV: 'staging' } } },
+      });
+      expect(r.errors).toEqual([]);
+      expect(r.tasks.map((t) => t.spec.build)).toEqual([undefined, undefined]);
+      const build = { install: 'pnpm install --frozen-lockfile', run: ['pnpm build'] };
+      const by = Object.fromEntries(r.environments.map((e) => [e.metadata.name, e.spec.patches]));
+      expect(Object.keys(by)).toEqual(['default', 'production', 'staging']);
+      expect(by.production).toEqual([
+        { target: { name: 'api' }, merge: { spec: { process: { env: { NODE_ENV: 'production' } }, build } } },
+        { target: { name: 'worker' }, merge: { spec: { build } } },
+      ]);
+      expect(by.staging).toEqual([
+        { target: { name: 'api' }, merge: { spec: { process: { env: { NODE_ENV: 'staging' } } } } },
+        { target: { name: 'worker' }, merge: { spec: { process: { env: { NODE_ENV: 'staging' } } } } },
+      ]);
+    });
+
+    it('[import-post-deploy] gives no build to an app whose cwd is not the folder post-deploy ran in, and says so', () => {
+      const r = only({ apps: [{ name: 'root', script: 'a.js' }, { name: 'sub', cwd: 'services/sub', script: 'b.js' }], deploy: { production: target('npm ci && npm run build') } });
+      expect(r.tasks.map((t) => [t.metadata.name, t.spec.build])).toEqual([['root', { install: 'npm ci', run: ['npm run build'] }], ['sub', undefined]]);
+      expect(r.warnings).toContain('app "sub": the build of deploy.production["post-deploy"] was not carried over to this task: post-deploy ran in the folder of the ecosystem file, spec.build runs in the task\'s cwd (services/sub); set spec.build by hand');
+    });
+
+    it('[import-post-deploy] refuses a build-only target that takes the default Environment\'s name, and reports a post-deploy that is not a command', () => {
+      const clash = only({ apps: [{ name: 'a', script: 'a.js' }], deploy: { production: target('npm ci'), staging: target('npm ci && npm test') } }, { environment: 'production' });
+      expect(clash.errors).toEqual(['deploy.production["post-deploy"] would become an Environment named "production", the name of the default one; pass another --env']);
+      const odd = only({ apps: [{ name: 'a', script: 'a.js' }], deploy: { production: target(['npm ci']) } });
+      expect(odd.errors).toEqual([]);
+      expect(odd.tasks[0]!.spec.build).toBeUndefined();
+      expect(odd.warnings).toContain('deploy.production["post-deploy"] is not a command (a string); not carried over');
+    });
+
+    it('[import-post-deploy] writes Tasks and Environments that the schemas accept', () => {
+      const shared = only({ apps: [{ name: 'api', script: 'a.js' }], deploy: { production: target('npm ci && npm run build') } });
+      const split = only({ apps: [{ name: 'api', script: 'a.js' }], deploy: { production: target('npm ci && npm run build'), staging: target('npm ci') } });
+      for (const r of [shared, split]) {
+        for (const t of r.tasks) expect(validateValue(t, 'Task')).toEqual([]);
+        for (const e of r.environments) expect(validateValue(e, 'Environment')).toEqual([]);
+      }
+      expect(shared.tasks[0]!.spec.build).toEqual({ install: 'npm ci', run: ['npm run build'] });
+      expect(split.environments.map((e) => e.spec.patches?.[0]?.merge)).toEqual([undefined, { spec: { build: { install: 'npm ci', run: ['npm run build'] } } }, { spec: { build: { install: 'npm ci' } } }]);
+    });
+  });
 });
+

@@ -1,9 +1,13 @@
 /**
  * import (pure): a parsed PM2 ecosystem configuration → Task manifests and
- * Environments (one default, plus one per `env_<name>` or `deploy.<name>.env` block).
+ * Environments (one default, plus one per `env_<name>` block or deploy
+ * target with an env or a build). A target's `post-deploy` install and build
+ * commands become `spec.build`: in the base when every target has the same,
+ * else in each target's Environment.
  */
 import { posix } from 'node:path';
-import { API_VERSION, type EnvironmentManifest, type TaskManifest } from '../domain/manifest.js';
+import { API_VERSION, type BuildSpec, type EnvironmentManifest, type TaskManifest } from '../domain/manifest.js';
+import { deployPath, readDeploy, sharedBuild } from './deploy.js';
 import { readSchema } from '../validate/schema.js';
 import { PROCESS_ALIASES } from '../render/process.js';
 
@@ -23,8 +27,10 @@ export interface ImportResult {
   environments: EnvironmentManifest[];
   /** Problems that stop the import, each naming the app and option. */
   errors: string[];
-  /** Options that were dropped or renamed, each naming the app. */
+  /** Options that were dropped or renamed, each naming the app; deploy options and post-deploy steps that were not carried over. */
   warnings: string[];
+  /** What was changed on purpose, for the reader to know (a reload step the controller does itself, an install command kept as written). */
+  notes: string[];
 }
 
 const DROPPED = new Set(['name', 'namespace', 'name_prefix', 'install_url', 'execute_command', 'username', 'io', 'write']);
@@ -113,17 +119,6 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
   };
 }
 
-/** `deploy.<name>.env` blocks: PM2 merges them into every app's env when started with `--env <name>`. */
-function deployEnvs(config: unknown): Map<string, Record<string, unknown>> {
-  const out = new Map<string, Record<string, unknown>>();
-  const deploy = (config && typeof config === 'object' ? (config as Record<string, unknown>).deploy : undefined) as Record<string, unknown> | undefined;
-  for (const [name, conf] of Object.entries(deploy && typeof deploy === 'object' ? deploy : {})) {
-    const env = conf && typeof conf === 'object' ? (conf as Record<string, unknown>).env : undefined;
-    if (env && typeof env === 'object' && !Array.isArray(env)) out.set(name, env as Record<string, unknown>);
-  }
-  return out;
-}
-
 /**
  * The env overlays of one app, by environment name, as `pm2 start --env <name>`
  * computes them: `deploy.<name>.env` over the app's env (PM2 merges it into the
@@ -140,6 +135,37 @@ function envOverlays(app: Record<string, unknown>, deploy: Map<string, Record<st
   return out;
 }
 
+/** One task's part of an Environment: its env overlay, its build, or both. */
+interface Overlay { task: string; env?: Record<string, unknown>; build?: BuildSpec }
+
+function addOverlay(overlays: Map<string, Overlay[]>, envName: string, part: Overlay): void {
+  const list = overlays.get(envName) ?? [];
+  const same = list.find((o) => o.task === part.task);
+  if (same) Object.assign(same, part.env ? { env: part.env } : {}, part.build ? { build: part.build } : {});
+  else list.push(part);
+  overlays.set(envName, list);
+}
+
+/**
+ * Where the post-deploy builds go for one task: the task's spec.build when
+ * every deploy target has the same, else its part of each target's
+ * Environment. post-deploy ran in the folder of the ecosystem file, the build
+ * runs in the task's cwd: a task with another cwd gets none, with a warning.
+ */
+function placeBuilds(task: TaskManifest, label: string, opts: ImportOptions, builds: ReadonlyMap<string, BuildSpec | undefined>, overlays: Map<string, Overlay[]>, result: ImportResult): void {
+  const targets = [...builds].filter(([, b]) => b !== undefined).map(([name]) => name);
+  if (!targets.length) return;
+  const cwd = posix.relative(opts.sourceDir, posix.resolve(opts.outDir, String(task.spec.process.cwd)));
+  if (cwd !== '') {
+    const where = targets.map((t) => deployPath(t, 'post-deploy')).join(', ');
+    result.warnings.push(`${label}: the build of ${where} was not carried over to this task: post-deploy ran in the folder of the ecosystem file, spec.build runs in the task's cwd (${cwd}); set spec.build by hand`);
+    return;
+  }
+  const shared = sharedBuild(builds);
+  if (shared) { task.spec.build = structuredClone(shared); return; }
+  for (const target of targets) addOverlay(overlays, target, { task: task.metadata.name, build: structuredClone(builds.get(target)!) });
+}
+
 function namespaceOf(apps: Array<Record<string, unknown>>, opts: ImportOptions, result: ImportResult): string {
   if (opts.namespace) return opts.namespace;
   const spaces = [...new Set(apps.map((a) => (typeof a.namespace === 'string' ? a.namespace : 'default')))];
@@ -149,16 +175,18 @@ function namespaceOf(apps: Array<Record<string, unknown>>, opts: ImportOptions, 
 
 /** Converts an ecosystem configuration; `errors` is non-empty when nothing should be written. */
 export function importEcosystem(config: unknown, opts: ImportOptions): ImportResult {
-  const result: ImportResult = { tasks: [], environments: [], errors: [], warnings: [] };
+  const result: ImportResult = { tasks: [], environments: [], errors: [], warnings: [], notes: [] };
   const apps = ecosystemApps(config);
   if (apps.length === 0 || apps.some((a) => !a || typeof a !== 'object' || Array.isArray(a))) {
     result.errors.push('expected an ecosystem with an "apps" list of app objects');
     return result;
   }
   const known = knownOptions();
-  const deploy = deployEnvs(config);
+  const { envs: deploy, builds, notes, warnings } = readDeploy(config);
+  result.notes.push(...notes);
+  result.warnings.push(...warnings);
   const namespace = namespaceOf(apps, opts, result);
-  const overlays = new Map<string, Array<{ task: string; env: Record<string, unknown> }>>();
+  const overlays = new Map<string, Overlay[]>();
   for (const app of apps) {
     const task = convertApp(app, opts, known, result);
     if (!task) continue;
@@ -167,11 +195,11 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
       continue;
     }
     result.tasks.push(task);
+    const label = `app "${String(app.name ?? task.metadata.name)}"`;
     for (const [envName, env] of envOverlays(app, deploy)) {
-      const list = overlays.get(envName) ?? [];
-      list.push({ task: task.metadata.name, env: envBlock(env, `app "${String(app.name ?? task.metadata.name)}"`, `env_${envName}`, result) });
-      overlays.set(envName, list);
+      addOverlay(overlays, envName, { task: task.metadata.name, env: envBlock(env, label, `env_${envName}`, result) });
     }
+    placeBuilds(task, label, opts, builds, overlays, result);
   }
   const environment = (name: string, patches?: EnvironmentManifest['spec']['patches']): EnvironmentManifest => ({
     apiVersion: API_VERSION,
@@ -183,12 +211,13 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
   for (const [envName, list] of [...overlays.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const name = envName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
     if (name === opts.environment) {
-      result.errors.push(`env_${envName} would become an Environment named "${name}", the name of the default one; pass another --env`);
+      const source = list.some((o) => o.env) ? `env_${envName}` : deployPath(envName, 'post-deploy');
+      result.errors.push(`${source} would become an Environment named "${name}", the name of the default one; pass another --env`);
       continue;
     }
     result.environments.push(environment(name, list.map((o) => ({
       target: { name: o.task },
-      merge: { spec: { process: { env: o.env } } },
+      merge: { spec: { ...(o.env ? { process: { env: o.env } } : {}), ...(o.build ? { build: o.build } : {}) } },
     }))));
   }
   result.tasks.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
