@@ -66,7 +66,8 @@ function plantedTemplates(): Template[] {
 }
 
 const TEMPLATES = plantedTemplates();
-const APP_FILES = new Set(filesUnder(MANIFESTS));
+/** Every file of the example and every folder that holds one: what `fileExists` answers for (`spec.source` names folders). */
+const APP_FILES = new Set(filesUnder(MANIFESTS).flatMap((f) => f.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
 
 // ---------------------------------------------------------------------------
 // Mutations

@@ -27,6 +27,7 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
 
 describe('apply: the bundled example on a fresh daemon', () => {
   const PORT = 25001;
+  const WEB_PORT = 25002;
   let pm2: IsolatedPm2;
   let dir: string;
 
@@ -39,6 +40,11 @@ describe('apply: the bundled example on a fresh daemon', () => {
     const text = readFileSync(api, 'utf8');
     expect(text).toContain('3100');
     writeFileSync(api, text.replaceAll('3100', String(PORT)));
+    // web, delivered from source (npm ci --offline, npm run build), listens on 3101 in dev.
+    const web = join(dir, 'base/web.yaml');
+    const webText = readFileSync(web, 'utf8');
+    expect(webText).toContain('3101');
+    writeFileSync(web, webText.replaceAll('3101', String(WEB_PORT)));
   });
 
   afterAll(async () => {
@@ -54,6 +60,7 @@ describe('apply: the bundled example on a fresh daemon', () => {
     expect(report.namespace).toBe('dev');
     expect(report.actions.map((a) => [a.task, a.action, a.result])).toEqual([
       ['migrate', 'create', 'ok'],
+      ['web', 'create', 'ok'],
       ['api', 'create', 'ok'],
       ['worker', 'create', 'ok'],
     ]);
@@ -66,7 +73,7 @@ describe('apply: the bundled example on a fresh daemon', () => {
 
     const list = (await pm2.jlist()).filter((p) => p.pm2_env.namespace === 'dev');
     const named = (n: string): JlistEntry[] => list.filter((p) => p.name === n);
-    expect(list.map((p) => p.name).sort()).toEqual(['api', 'migrate', 'worker']);
+    expect(list.map((p) => p.name).sort()).toEqual(['api', 'migrate', 'web', 'worker']);
     const migrate = named('migrate')[0]!;
     expect(migrate.pm2_env.status).toBe('stopped');
     expect(migrate.pm2_env.exit_code).toBe(0);
@@ -86,17 +93,19 @@ describe('apply: the bundled example on a fresh daemon', () => {
     expect(await fetch(`http://127.0.0.1:${PORT}/healthz`).then((res) => res.text())).toBe('ok\n');
     const body = await getJson(`http://127.0.0.1:${PORT}/`);
     expect(body).toMatchObject({ service: 'api', pid: api.pid, greeting: 'hello', logLevel: 'debug' });
+    // web answers with the greeting of its dependency, installed into its build.
+    expect(await getJson(`http://127.0.0.1:${WEB_PORT}/`)).toMatchObject({ service: 'web', pid: named('web')[0]!.pid, greeting: 'hello web, from the greeting package' });
   });
 
   it('a second apply takes no action and touches no process', async () => {
     const before = await identities(pm2, 'dev');
-    expect(Object.keys(before)).toHaveLength(3);
+    expect(Object.keys(before)).toHaveLength(4);
     const r = await cli(['apply', '--repo', dir, '--env', 'dev', '--json'], { env: pm2.env });
     expect(r.code, r.stderr).toBe(0);
     const report = parseReport(r.stdout, r.stderr);
     expect(report.actions).toEqual([]);
     expect(report.converged).toBe(true);
-    expect(report.inSync.sort()).toEqual(['api', 'migrate', 'worker']);
+    expect(report.inSync.sort()).toEqual(['api', 'migrate', 'web', 'worker']);
     expect(await identities(pm2, 'dev')).toEqual(before);
   });
 });
