@@ -133,6 +133,7 @@ skipped and logged.`)
 
   sourceOptions(program.command('export').description('print an ecosystem file equivalent to an environment'))
     .addOption(new Option('--format <format>', 'module format of the output').choices(['cjs', 'esm', 'json']).default('cjs'))
+    .option('--out <file>', 'write the file there (paths relative to its folder; default: print it, paths relative to the repository root)')
     .action(lazy(async () => (await import('./export.js')).exportCommand));
 
   return program;
