@@ -146,7 +146,8 @@ function report(err: unknown): number {
   }
   if (err instanceof GitopsError) {
     io.err(`pm2-gitops: ${err.message}\n`);
-    if (err.cause instanceof Error) io.err(`  caused by: ${err.cause.message}\n`);
+    // A cause whose first line the message already carries would only repeat it (with Node's require stack, say).
+    if (err.cause instanceof Error && !err.message.includes(err.cause.message.split('\n')[0]!)) io.err(`  caused by: ${err.cause.message}\n`);
     return err.exitCode;
   }
   io.err(`pm2-gitops: internal error (this is a bug, please report it):\n${err instanceof Error ? err.stack : String(err)}\n`);
