@@ -7,9 +7,10 @@
  * sees "[object Object]" for anything pm2-gitops put on its process.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { cli, ROOT } from './helpers/cli.js';
 import { waitFor } from './helpers/controller.js';
 import { manifestRepo, parseReport, type ApplyReport } from './helpers/manifests.js';
@@ -144,7 +145,13 @@ describe('an imported ecosystem file under PM2: jobs waiting restart, PWD, env_<
     const pm2Objects = objectTexts(pm2Worker.env);
     expect(pm2Objects).toContain('env_production');
 
-    // Adoption: neither PWD nor env_production is a difference of web or worker.
+    // A block the task keeps for export (as a user may add one) is not put on the process either.
+    const webManifest = join(work, 'deploy', 'base', 'web.yaml');
+    const doc = parseDocument(readFileSync(webManifest, 'utf8'));
+    doc.setIn(['spec', 'process', 'env_staging'], { NODE_ENV: 'staging' });
+    writeFileSync(webManifest, doc.toString());
+
+    // Adoption: neither PWD nor an env_<name> block is a difference of web or worker.
     const adoption = await planOn(a, work);
     expect(adoption.actions.filter((x) => x.task !== 'migrate')).toEqual([]);
     expect(adoption.actions.flatMap((x) => x.patch ?? [])).toEqual([]);
@@ -184,7 +191,7 @@ describe('an imported ecosystem file under PM2: jobs waiting restart, PWD, env_<
     cleanup.push(() => repo.cleanup());
     const pm2 = daemon('pm2gt-parity-c-');
     repo.write({ namespace: 'parity-fail' }, [
-      { name: 'seed', type: 'job', health: { timeoutSeconds: 120 }, process: { script: 'apps/exit.cjs', restart_delay: 10_000, env: { EXIT_CODE: '1' } } },
+      { name: 'seed', type: 'job', health: { timeoutSeconds: 120 }, process: { script: 'apps/exit.cjs', restart_delay: 10_000, env: { EXIT_CODE: '1', PWD: '/declared' } } },
     ]);
     const t0 = Date.now();
     const applied = await cli(['apply', '--repo', repo.dir, '--env', 'dev', '--json'], { env: pm2.env });
@@ -193,6 +200,8 @@ describe('an imported ecosystem file under PM2: jobs waiting restart, PWD, env_<
     expect(parseReport(applied.stdout, applied.stderr).actions.map((x) => [x.task, x.result, x.message])).toEqual([['seed', 'failed', 'job exited with code 1 (waiting restart)']]);
     const [seed] = (await pm2.jlist()).filter((p) => p.name === 'seed');
     expect([seed!.pm2_env.status, seed!.pm2_env.exit_code]).toEqual(['waiting restart', 1]);
+    // [import-pwd-env] a PWD the task declares is its own.
+    expect(seed!.pm2_env.env.PWD).toBe('/declared');
     // The failed run is not started again with the same spec: a hold names the exit code.
     const planned = parseReport<{ actions: unknown[]; holds: Array<{ task: string; reason: string }> }>((await cli(['plan', '--repo', repo.dir, '--env', 'dev', '--json'], { env: pm2.env })).stdout);
     expect(planned.actions).toEqual([]);

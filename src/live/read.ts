@@ -70,9 +70,17 @@ export interface ResolveContext {
   cacheKey?: string;
 }
 
-/** The PM2 app object (before PM2's resolution) for a desired task; `cwd` overrides the rendered one. */
+/**
+ * The PM2 app object (before PM2's resolution) for a desired task; `cwd`
+ * overrides the rendered one. A task's `env_<name>` blocks stay out: PM2 reads
+ * them only from a file, when `pm2 start FILE --env <name>` picks one, never
+ * from a running process, where a cluster worker would see each one as
+ * "[object Object]" (PM2 copies every pm2_env key into its env). `export`
+ * keeps them in the file it writes, where PM2 does read them.
+ */
 export function appConfigOf(task: DesiredTask, state: DesiredState, repoDir: string, cwd?: string): Record<string, unknown> {
-  const { cwd: written, ...options } = task.process;
+  const { cwd: written, ...options } = task.process as Record<string, unknown>;
+  for (const key of Object.keys(options)) if (key.startsWith('env_')) delete options[key];
   return { ...options, name: task.name, namespace: state.namespace, cwd: cwd ?? resolve(repoDir, typeof written === 'string' ? written : '.') };
 }
 
