@@ -36,7 +36,7 @@ export interface ApiServerOptions {
   /** Live tasks of every reported environment, read now; undefined when PM2 cannot be read. */
   readLive(reports: readonly EnvironmentReport[]): Promise<Map<string, LiveTask[]> | undefined>;
   logger: Logger;
-  /** How long a client may take to send a request's headers and body (default 5 s and 10 s). */
+  /** How long a client may take to send a request's headers, and a webhook its body (default 5 s each; any request 10 s in all). */
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
 }
@@ -76,7 +76,7 @@ function refuse(res: ServerResponse, status: 401 | 403 | 404 | 405 | 408 | 413 |
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const server: Server = createServer({
     headersTimeout: opts.headersTimeoutMs ?? 5_000,
-    requestTimeout: opts.bodyTimeoutMs ?? 10_000,
+    requestTimeout: 10_000,
     // Checked every second, so a slow client is cut off close to its limit.
     connectionsCheckingInterval: 1_000,
   }, (req, res) => { void handle(opts, req, res); });
@@ -184,7 +184,7 @@ async function webhook(opts: ApiServerOptions, x: Exchange): Promise<void> {
   if ((x.req.method ?? 'GET') !== 'POST') { refuse(x.res, 405, { allow: 'POST' }); return; }
   let body: Buffer;
   try {
-    body = await readBody(x.req, { limit: MAX_BODY_BYTES, timeoutMs: opts.bodyTimeoutMs ?? 10_000 });
+    body = await readBody(x.req, { limit: MAX_BODY_BYTES, timeoutMs: opts.bodyTimeoutMs ?? 5_000 });
   } catch (err) {
     if (!(err instanceof BodyError)) throw err;
     refuse(x.res, err.status, { connection: 'close' });
