@@ -90,7 +90,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     host: address.address,
     port: address.port,
     close: () => new Promise<void>((resolve) => {
-      opts.telemetry.hub.close();
+      opts.telemetry.close();
       server.close(() => resolve());
       server.closeAllConnections();
     }),
@@ -150,7 +150,11 @@ async function route(opts: ApiServerOptions, x: Exchange): Promise<void> {
     return;
   }
   if (method !== 'GET' && method !== 'HEAD') { refuse(res, 405, { allow: 'GET' }); return; }
-  if (path === '/api/events') { opts.telemetry.hub.attach(x.req, res); return; }
+  if (path === '/api/events') {
+    if (method !== 'GET') { refuse(res, 405, { allow: 'GET' }); return; }
+    opts.telemetry.hub.attach(x.req, res);
+    return;
+  }
   if (path === '/metrics') { await metrics(opts, res); return; }
   if (path === '/api/environments') {
     const envs = [...opts.controller.lastResults().values()].sort((a, b) => a.environment.localeCompare(b.environment));
