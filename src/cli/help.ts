@@ -60,6 +60,7 @@ const HELP: Record<string, CommandHelp> = {
       ['pm2-gitops run --path manifests --env dev', 'follow this repository\'s branch and reconcile dev'],
       ['pm2-gitops run --repo /srv/git/ops.git --branch main --interval 1m', 'every environment of a bare repository\'s main'],
       ['pm2-gitops run --env prod --require-approvals prod=2 --allowed-signers keys', 'prod applies only commits approved by two people of the file keys'],
+      ['PM2_GITOPS_JWT_SECRET=… pm2-gitops run --env dev --listen 127.0.0.1:8080', 'also serve the HTTP API (health, metrics, tasks, events, webhook)'],
     ],
     exitCodes: [
       [0, 'stopped by SIGTERM or SIGINT (after the current step)'],
@@ -81,6 +82,13 @@ const HELP: Record<string, CommandHelp> = {
       ['pm2-gitops verify --public-key old.pub --public-key new.pub --json', 'chains with a key rotation, as JSON'],
     ],
     exitCodes: [[0, 'every report verifies'], [2, 'no --public-key, or a key file cannot be read'], [5, 'a report is tampered with or unsigned, or there is no status branch']],
+  },
+  token: {
+    examples: [
+      ['PM2_GITOPS_JWT_SECRET=… pm2-gitops token --subject ci --ttl 1h', 'a viewer token (HS256) for the HTTP API'],
+      ['pm2-gitops token --subject alice --role operator --jwt-private-key signing.key', 'an operator token signed with an Ed25519 key (EdDSA)'],
+    ],
+    exitCodes: [[0, 'printed'], [2, 'no secret or key, a secret shorter than 32 bytes, or an invalid --ttl']],
   },
   keygen: {
     examples: [

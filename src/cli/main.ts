@@ -98,7 +98,17 @@ function build(): Command {
     .option('--require-approvals <env=n>', 'minimum approvals for an environment (repeatable)', collect, [])
     .option('--host <name>', 'this host\'s name in status and evidence (default: the hostname)')
     .option('--concurrency <n>', 'actions that may run at once', '8')
+    .option('--listen <host:port>', 'serve the HTTP API (health, metrics, environments, events, webhook) on HOST:PORT (host default 127.0.0.1); tokens are checked with PM2_GITOPS_JWT_SECRET or --jwt-public-key')
+    .option('--jwt-public-key <file>', 'Ed25519 public key (keygen\'s signing.pub or PEM) that API tokens are checked with (EdDSA) instead of PM2_GITOPS_JWT_SECRET (HS256)')
     .action(lazy(async () => (await import('./run.js')).runCommand));
+
+  program.command('token').description('mint a bearer token (JWT) for the controller\'s HTTP API')
+    .requiredOption('--subject <name>', 'who the token is for (logged with each request)')
+    .option('--ttl <duration>', 'how long it is valid, e.g. 30m, 1h', '1h')
+    .addOption(new Option('--role <role>', 'viewer: read only; operator: may also trigger reconciles').choices(['viewer', 'operator']).default('viewer'))
+    .option('--jwt-private-key <file>', 'sign with this Ed25519 private key (EdDSA) instead of PM2_GITOPS_JWT_SECRET (HS256)')
+    .option('--json', 'print one JSON document (token, subject, role, alg, expires)', false)
+    .action(lazy(async () => (await import('./token.js')).tokenCommand));
 
   program.command('status').description('print the status of an environment from the status branch')
     .option('--repo <path|url>', 'manifest repository', '.')
