@@ -1,8 +1,9 @@
 /**
  * The controller's HTTP server (`run --listen`, DESIGN section 7): health,
  * readiness, metrics, the environments and their tasks, a reconcile trigger,
- * the event stream and the git webhook. Everything but /healthz, /readyz and
- * the signed webhook needs a bearer JWT; nothing here can apply what is not
+ * the event stream, the git webhook and the dashboard at `/`. Everything but
+ * /healthz, /readyz, the signed webhook and the dashboard's own files (which
+ * hold no data) needs a bearer JWT; nothing here can apply what is not
  * in git (a trigger only queues a pass of the controller). Every request is
  * logged once, with the correlation id of the pass it queued, if any.
  */
@@ -11,10 +12,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../adapters/logger.js';
 import type { EnvironmentReport } from '../controller/observer.js';
+import type { BuildRecord } from '../delivery/types.js';
 import type { LiveTask } from '../domain/live.js';
 import { processSecrets } from '../domain/secret-registry.js';
 import { allows, verifyBearer, type Principal, type Role, type TokenVerifier } from './auth.js';
+import { loadDashboard, serveAsset, type DashboardAsset } from './dashboard-assets.js';
 import { renderLive } from './metrics.js';
+import { buildView, type TaskDetail } from './task-detail.js';
 import { environmentView, taskViews } from './tasks.js';
 import type { ApiTelemetry } from './telemetry.js';
 import { BodyError, MAX_BODY_BYTES, readBody, verifyWebhook } from './webhook.js';
@@ -35,6 +39,10 @@ export interface ApiServerOptions {
   telemetry: ApiTelemetry;
   /** Live tasks of every reported environment, read now; undefined when PM2 cannot be read. */
   readLive(reports: readonly EnvironmentReport[]): Promise<Map<string, LiveTask[]> | undefined>;
+  /** The build record of a task's code digest, for the task view; absent: the view shows no build. */
+  readBuild?: (task: string, digest: string) => BuildRecord | undefined;
+  /** The dashboard's files (default: read from the package at start). */
+  dashboard?: ReadonlyMap<string, DashboardAsset>;
   logger: Logger;
   /** How long a client may take to send a request's headers, and a webhook its body (default 5 s each; any request 10 s in all). */
   headersTimeoutMs?: number;
@@ -58,6 +66,7 @@ interface Exchange {
 }
 
 const ENV_TASKS = /^\/api\/environments\/([a-z0-9][a-z0-9-]*)\/tasks$/;
+const ENV_TASK = /^\/api\/environments\/([a-z0-9][a-z0-9-]*)\/tasks\/([^/]+)$/;
 const ENV_RECONCILE = /^\/api\/environments\/([a-z0-9][a-z0-9-]*)\/reconcile$/;
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -73,7 +82,8 @@ function refuse(res: ServerResponse, status: 401 | 403 | 404 | 405 | 408 | 413 |
 }
 
 /** Starts the server; resolves once it listens (port 0: any free port). */
-export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+export async function startApiServer(given: ApiServerOptions): Promise<ApiServer> {
+  const opts = { ...given, dashboard: given.dashboard ?? dashboardOrNothing(given.logger) };
   const server: Server = createServer({
     headersTimeout: opts.headersTimeoutMs ?? 5_000,
     requestTimeout: 10_000,
@@ -95,6 +105,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       server.closeAllConnections();
     }),
   };
+}
+
+function dashboardOrNothing(logger: Logger): ReadonlyMap<string, DashboardAsset> {
+  try {
+    return loadDashboard();
+  } catch (err) {
+    // The API works without its page: say so once, and / answers 404.
+    logger.error({ err }, 'the dashboard is not served');
+    return new Map();
+  }
 }
 
 async function handle(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -138,6 +158,12 @@ async function route(opts: ApiServerOptions, x: Exchange): Promise<void> {
     return;
   }
   if (path === '/hooks/git') { await webhook(opts, x); return; }
+  const asset = opts.dashboard?.get(path);
+  if (asset) {
+    if (method !== 'GET' && method !== 'HEAD') { refuse(res, 405, { allow: 'GET' }); return; }
+    serveAsset(x.req, res, asset);
+    return;
+  }
 
   const reconcile = ENV_RECONCILE.exec(path);
   if (!(await authorize(opts, x, reconcile ? 'operator' : 'viewer'))) return;
@@ -169,7 +195,26 @@ async function route(opts: ApiServerOptions, x: Exchange): Promise<void> {
     json(res, 200, { environment: report.environment, revision: report.running ?? report.tip, observedNow: live !== undefined, tasks: taskViews(report, live) });
     return;
   }
+  const task = ENV_TASK.exec(path);
+  if (task) {
+    let name: string;
+    try { name = decodeURIComponent(task[2]!); } catch { refuse(res, 404); return; }
+    await taskDetail(opts, res, task[1]!, name);
+    return;
+  }
   refuse(res, 404);
+}
+
+async function taskDetail(opts: ApiServerOptions, res: ServerResponse, environment: string, name: string): Promise<void> {
+  const report = opts.controller.lastResults().get(environment);
+  const live = report ? (await opts.readLive([report]))?.get(environment) : undefined;
+  const view = report ? taskViews(report, live).find((t) => t.name === name) : undefined;
+  if (!report || !view) { refuse(res, 404); return; }
+  const lastDiff = opts.telemetry.lastDiff(environment, name);
+  const digest = view.code?.desired ?? view.code?.running;
+  const record = digest ? opts.readBuild?.(name, digest) : undefined;
+  const detail: TaskDetail = { ...view, ...(lastDiff ? { lastDiff } : {}), ...(record ? { build: buildView(record) } : {}) };
+  json(res, 200, { environment, revision: report.running ?? report.tip, observedNow: live !== undefined, task: detail });
 }
 
 async function metrics(opts: ApiServerOptions, res: ServerResponse): Promise<void> {

@@ -9,6 +9,7 @@ import type { LiveTask } from '../domain/live.js';
 import type { Logger } from '../adapters/logger.js';
 import { EventHub, type ApiEvent } from './events.js';
 import { MetricsRegistry } from './metrics.js';
+import { lastDiffs, type LastDiff } from './task-detail.js';
 import { taskStateChanges, taskViews, type TaskView } from './tasks.js';
 
 const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -31,6 +32,7 @@ export class ApiTelemetry implements ControllerObserver {
   ready = false;
   private readonly reports = new Map<string, EnvironmentReport>();
   private readonly views = new Map<string, TaskView[]>();
+  private readonly diffs = new Map<string, Map<string, LastDiff>>();
   private readonly outcomes = new Map<string, Array<{ environment: string; outcome: string; reason?: string; durationMs: number }>>();
   private readonly looks = new Map<string, NodeJS.Timeout>();
   private readonly m;
@@ -81,6 +83,7 @@ export class ApiTelemetry implements ControllerObserver {
   reported(r: EnvironmentReport): void {
     const before = this.reports.get(r.environment);
     this.reports.set(r.environment, r);
+    this.diffs.set(r.environment, lastDiffs(this.diffs.get(r.environment) ?? new Map(), r));
     for (const a of r.results) this.m.actions.inc({ environment: r.environment, action: a.action, result: a.result });
     if (r.result) this.m.drifted.set({ environment: r.environment }, r.result.drifts.filter((d) => d.kind !== 'in-sync' || d.unhealthy.length > 0).length);
     if (r.outcome === 'not-approved' && (before?.outcome !== 'not-approved' || before.tip !== r.tip)) {
@@ -126,6 +129,11 @@ export class ApiTelemetry implements ControllerObserver {
     for (const c of taskStateChanges(before, views)) {
       this.publish({ type: 'task-state', correlationId, at: this.now(), environment, data: { task: c.task, ...(c.from ? { from: c.from } : {}), to: c.to, shape: views.find((v) => v.name === c.task)?.shape } });
     }
+  }
+
+  /** The last difference a reconcile found for a task of an environment (since the controller started). */
+  lastDiff(environment: string, task: string): LastDiff | undefined {
+    return this.diffs.get(environment)?.get(task);
   }
 
   /** Stops pending looks and ends every event stream. */

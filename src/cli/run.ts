@@ -12,6 +12,7 @@ import { preferSmallHeap } from '../controller/runtime.js';
 import { StateStore } from '../controller/state-store.js';
 import { ValidationError } from '../domain/errors.js';
 import { processSecrets } from '../domain/secret-registry.js';
+import { buildReader } from '../api/builds.js';
 import { liveReader } from '../api/live.js';
 import { startApiServer } from '../api/server.js';
 import { ApiTelemetry } from '../api/telemetry.js';
@@ -139,7 +140,9 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   const pm2 = await Pm2Client.connect();
   const warnings = [...status.repairs];
   const readLive = liveReader(pm2);
-  const telemetry = at.api ? new ApiTelemetry({ logger, readLive: async (r) => (await readLive([r]))?.get(r.environment) }) : undefined;
+  // A look after a process event reads PM2 afresh: a list cached for requests could predate the event (stopping, not yet stopped).
+  const lookLive = liveReader(pm2, 0);
+  const telemetry = at.api ? new ApiTelemetry({ logger, readLive: async (r) => (await lookLive([r]))?.get(r.environment) }) : undefined;
   if (store.damaged) warnings.push(await rebuildState(store, { status, pm2, host, logger }));
   const controller = new Controller({
     source, status, pm2, logger, stateDir, host, appliedRefs,
@@ -164,7 +167,7 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   logger.info({ repo: withoutCredentials(url), branch: source.branch, path: opts.path, stateDir, host, signingKey: keys.id }, 'controller starting');
   io.err(`pm2-gitops: following ${withoutCredentials(url)} branch ${source.branch} (state in ${stateDir})\n`);
   const server = at.api && telemetry
-    ? await startApiServer({ host: at.api.host, port: at.api.port, verifier: at.api.verifier, ...(at.api.webhookSecret ? { webhookSecret: at.api.webhookSecret } : {}), controller, telemetry, readLive, logger })
+    ? await startApiServer({ host: at.api.host, port: at.api.port, verifier: at.api.verifier, ...(at.api.webhookSecret ? { webhookSecret: at.api.webhookSecret } : {}), controller, telemetry, readLive, readBuild: buildReader(stateRootOf(opts)), logger })
       .catch((err: unknown) => { throw new ValidationError(`--listen ${at.api!.host}:${at.api!.port}: cannot listen (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, [], { cause: err }); })
     : undefined;
   if (server) {
