@@ -74,7 +74,7 @@ describe('the packed package', () => {
   });
 
   it('[first-pack] holds the CLI, its build, the schemas and the example, and neither sources nor tests', () => {
-    for (const f of ['package.json', 'README.md', 'bin/pm2-gitops.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'schemas/task.schema.json', 'schemas/environment.schema.json', 'manifests/environments/dev/environment.yaml', 'ecosystem.config.js']) {
+    for (const f of ['package.json', 'README.md', 'bin/pm2-gitops.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'schemas/task.schema.json', 'schemas/environment.schema.json', 'manifests/environments/dev/environment.yaml', 'ecosystem.config.js', 'dist/api/dashboard/index.html', 'dist/api/dashboard/app.js', 'dist/api/dashboard/app.css']) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => /^(src|test|bench|scripts|docs)\//.test(f) || f.includes('node_modules/'))).toEqual([]);
