@@ -139,6 +139,9 @@ export interface DesiredState {
   /** Environment manifest file, relative to the repository root. */
   file: string;
   policy: Policy;
+  /** The Environment's own host targeting (DESIGN section 8), when it has any. */
+  hosts?: string[];
+  hostSelector?: Record<string, string>;
   tasks: DesiredTask[];
 }
 

@@ -227,5 +227,7 @@ export function render(input: RenderInput): RenderResult {
     policy,
     tasks: origins.map((o) => o.task).sort((a, b) => a.name.localeCompare(b.name)),
   };
+  if (envManifest.spec.hosts) state.hosts = copyValue(envManifest.spec.hosts);
+  if (envManifest.spec.hostSelector) state.hostSelector = copyValue(envManifest.spec.hostSelector);
   return { state, diagnostics: [] };
 }
