@@ -7,11 +7,12 @@
  * `pm2 start`; export writes the names back. Ports 27401–27402.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, ROOT } from './helpers/cli.js';
 import { waitFor } from './helpers/controller.js';
+import { manifestRepo, parseReport } from './helpers/manifests.js';
 import { isolatedPm2, type IsolatedPm2, type JlistEntry } from './helpers/pm2.js';
 
 const FIXTURE = join(ROOT, 'test', 'testdata', 'ecosystems', 'pm2-names');
@@ -150,5 +151,32 @@ describe('apps whose PM2 name is not a task name', { timeout: 180_000 }, () => {
     expect(plain.code, plain.stderr).toBe(0);
     expect((await online(c, 1))[0]!.name).toBe('WEB');
     expect(plain.stdout).toContain('web (PM2: WEB)');
+  });
+
+  it('[import-pm2-name] a running task that gets metadata.pm2Name: its processes are replaced by ones under the new name (prune), its code link stays, the next plan is empty', async () => {
+    const repo = manifestRepo('pm2gt-pm2name-repo-');
+    dirs.push(repo.dir);
+    repo.write({ namespace: 'pn-rename', prune: true }, [{ name: 'api' }, { name: 'web' }]);
+    const pm2 = daemon();
+    const apply = async () => {
+      const r = await cli(['apply', '--repo', repo.dir, '--env', 'dev', '--json'], { env: pm2.env });
+      return { code: r.code, report: parseReport(r.stdout, r.stderr) };
+    };
+    expect((await apply()).code).toBe(0);
+    expect((await pm2.jlist()).map((p) => p.name).sort()).toEqual(['api', 'web']);
+
+    const doc = { apiVersion: 'pm2-gitops/v1', kind: 'Task', metadata: { name: 'api', pm2Name: 'API' }, spec: { health: { minUptimeSeconds: 0.3, timeoutSeconds: 20 }, process: { script: 'apps/idle.cjs' } } };
+    repo.files({ 'base/api.yaml': `${JSON.stringify(doc, null, 2)}\n` });
+    const renamed = await apply();
+    expect(renamed.code, JSON.stringify(renamed.report)).toBe(0);
+    expect(renamed.report.actions.map((a) => [a.task, a.action, a.result])).toEqual([['api', 'create', 'ok'], ['api (PM2)', 'delete', 'ok']]);
+    expect(renamed.report.inSync).toEqual(['web']);
+    const list = await pm2.jlist();
+    expect(list.map((p) => [p.name, p.pm2_env.status, (p.pm2_env.pm2_gitops as { task?: string } | undefined)?.task]).sort()).toEqual([['API', 'online', 'api'], ['web', 'online', 'web']]);
+    expect(list.find((p) => p.name === 'API')!.pm2_env.pm_out_log_path).toBe(join(pm2.home, 'logs', 'API-out.log'));
+    const link = join(pm2.home, 'pm2-gitops', 'links', 'pn-rename', 'api');
+    expect(existsSync(link) && lstatSync(link).isSymbolicLink()).toBe(true);
+    const again = await apply();
+    expect(again.report).toMatchObject({ converged: true, actions: [], inSync: ['api', 'web'] });
   });
 });
