@@ -91,7 +91,7 @@ function envBlock(env: Record<string, unknown>, label: string, block: string, re
 function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Set<string>, result: ImportResult): TaskManifest | undefined {
   const name = taskNameOf(app);
   const pm2Name = pm2AppName(app);
-  const label = `app "${String(app.name ?? name)}"`;
+  const label = `app "${String(app.name ?? pm2Name)}"`;
   if (!PM2_NAME.test(pm2Name)) {
     result.errors.push(`${label}: the name has control characters or more than 200 characters; pm2-gitops cannot keep it as the PM2 name: rename the app`);
     return undefined;
@@ -178,7 +178,7 @@ function placeEnvNames(appended: ReadonlyArray<{ task: TaskManifest; label: stri
     const base = task.metadata.pm2Name ?? task.metadata.name;
     const envNames = [...overlays.keys()].sort();
     for (const envName of envNames) addOverlay(overlays, envName, { task: task.metadata.name, pm2Name: `${base}-${envName}` });
-    if (envNames.length) result.notes.push(`${label}: append_env_to_name: in Environment${envNames.length === 1 ? '' : 's'} ${envNames.join(', ')} its PM2 name ends in -<environment>, as pm2 start --env <environment> names it`);
+    if (envNames.length) result.notes.push(`${label}: append_env_to_name: named as pm2 start --env <name> names it in the Environment of each --env (${envNames.map((e) => `"${base}-${e}"`).join(', ')}), "${base}" in the default one`);
   }
 }
 
@@ -247,11 +247,11 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
     const task = convertApp(app, opts, known, result);
     if (!task) continue;
     if (!nameUniquely(task, result)) {
-      result.errors.push(`app "${String(app.name ?? task.metadata.name)}": a second app has this name in PM2; names must be unique`);
+      result.errors.push(`app "${String(app.name ?? pm2AppName(app))}": a second app has this name in PM2; names must be unique`);
       continue;
     }
     result.tasks.push(task);
-    const label = `app "${String(app.name ?? task.metadata.name)}"`;
+    const label = `app "${String(app.name ?? pm2AppName(app))}"`;
     if (app.append_env_to_name === true) appended.push({ task, label });
     for (const [envName, env] of envOverlays(app, deploy)) {
       addOverlay(overlays, envName, { task: task.metadata.name, env: envBlock(env, label, `env_${envName}`, result) });
