@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { pm2IdentityKeys } from '../adapters/pm2-identity.js';
+import { environmentNameOf } from '../domain/environment-name.js';
 import { EXIT, GitopsError } from '../domain/errors.js';
 import { processSecrets } from '../domain/secret-registry.js';
 import type { CliIo } from './io.js';
@@ -27,6 +28,11 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** `--env` (repeatable): PM2's name of an environment (`local_production`) names the Environment import made of it (`local-production`). */
+function collectEnv(value: string, previous: string[]): string[] {
+  return [...previous, environmentNameOf(value)];
+}
+
 /** Flags that shape every render: where paths may lead, and how many workers a task may ask for. */
 function renderFlags(cmd: Command): Command {
   return cmd
@@ -38,7 +44,7 @@ function sourceOptions(cmd: Command): Command {
   return renderFlags(cmd
     .option('--repo <path|url>', 'manifest repository (working tree, bare repository or URL)', '.')
     .option('--path <dir>', 'manifest folder inside the repository', '.')
-    .option('--env <name>', 'environment to work on (default: the only one)')
+    .option('--env <name>', 'environment to work on (default: the only one)', environmentNameOf)
     .option('--json', 'print one JSON document on stdout', false));
 }
 
@@ -76,7 +82,7 @@ function build(): Command {
   renderFlags(program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM'))
     .option('--repo <path|url>', 'manifest repository (local path, bare or not, or URL)', '.')
     .option('--path <dir>', 'manifest folder inside the repository', '.')
-    .option('--env <name>', 'environment to run (repeat for several; default: every environment)', collect, [])
+    .option('--env <name>', 'environment to run (repeat for several; default: every environment)', collectEnv, [])
     .option('--branch <name>', 'branch to follow (default: the remote\'s default branch)')
     .option('--interval <duration>', 'how often to fetch', '30s')
     .option('--resync <duration>', 'how often to reconcile even when nothing changed', '3m')
@@ -99,13 +105,13 @@ skipped and logged.`)
 
   program.command('status').description('print the status of an environment from the status branch')
     .option('--repo <path|url>', 'manifest repository', '.')
-    .option('--env <name>', 'environment (default: all)')
+    .option('--env <name>', 'environment (default: all)', environmentNameOf)
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./status.js')).statusCommand));
 
   program.command('verify').description('check signatures and the hash chain of evidence reports (exit 5 when invalid)')
     .option('--repo <path|url>', 'manifest repository', '.')
-    .option('--env <name>', 'environment (default: all)')
+    .option('--env <name>', 'environment (default: all)', environmentNameOf)
     .option('--public-key <file>', 'a trusted public key file (signing.pub, or one key per line); repeat it for the keys of rotations', collect, [])
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./verify.js')).verifyCommand));
@@ -119,7 +125,7 @@ skipped and logged.`)
   program.command('import').description('turn an ecosystem.config.js/.json/.yaml into Task manifests and an Environment')
     .argument('<file>', 'ecosystem file')
     .requiredOption('--out <dir>', 'folder to write the manifests to')
-    .option('--env <name>', 'name of the default Environment', 'default')
+    .option('--env <name>', 'name of the default Environment', environmentNameOf, 'default')
     .option('--namespace <name>', 'PM2 namespace of the Environments (default: the apps\' own, else "default")')
     .option('--force', 'overwrite existing files', false)
     .option('--json', 'print what was written as JSON', false)
@@ -127,6 +133,7 @@ skipped and logged.`)
 
   sourceOptions(program.command('export').description('print an ecosystem file equivalent to an environment'))
     .addOption(new Option('--format <format>', 'module format of the output').choices(['cjs', 'esm', 'json']).default('cjs'))
+    .option('--out <file>', 'write the file there (paths relative to its folder; default: print it, paths relative to the repository root)')
     .action(lazy(async () => (await import('./export.js')).exportCommand));
 
   return program;
@@ -139,7 +146,8 @@ function report(err: unknown): number {
   }
   if (err instanceof GitopsError) {
     io.err(`pm2-gitops: ${err.message}\n`);
-    if (err.cause instanceof Error) io.err(`  caused by: ${err.cause.message}\n`);
+    // A cause whose first line the message already carries would only repeat it (with Node's require stack, say).
+    if (err.cause instanceof Error && !err.message.includes(err.cause.message.split('\n')[0]!)) io.err(`  caused by: ${err.cause.message}\n`);
     return err.exitCode;
   }
   io.err(`pm2-gitops: internal error (this is a bug, please report it):\n${err instanceof Error ? err.stack : String(err)}\n`);

@@ -10,6 +10,9 @@ import { API_VERSION, type BuildSpec, type EnvironmentManifest, type TaskManifes
 import { deployPath, readDeploy, sharedBuild } from './deploy.js';
 import { readSchema } from '../validate/schema.js';
 import { PROCESS_ALIASES } from '../render/process.js';
+import { isInlineCommand } from '../domain/script.js';
+import { environmentNameOf } from '../domain/environment-name.js';
+import { canonicalOptions, scriptOf, type CanonicalOptions } from './aliases.js';
 
 export interface ImportOptions {
   /** Absolute folder the ecosystem file lives in: relative paths in it start there. */
@@ -33,7 +36,15 @@ export interface ImportResult {
   notes: string[];
 }
 
-const DROPPED = new Set(['name', 'namespace', 'name_prefix', 'install_url', 'execute_command', 'username', 'io', 'write']);
+/** Options the manifests carry elsewhere (name, namespace) or PM2 fills in itself: left out without a word. */
+const DROPPED = new Set(['name', 'namespace', 'username', 'io', 'write']);
+
+/** PM2 options a Task has no place for, each with why. */
+const NOT_CARRIED: Readonly<Record<string, string>> = {
+  name_prefix: 'an Environment names its apps (namePrefix)',
+  install_url: 'it installs a module from a URL before the start, which is no part of a Task',
+  execute_command: 'a Task runs its script in fork or cluster mode as exec_mode says',
+};
 
 function knownOptions(): Set<string> {
   const schema = readSchema('Task') as { $defs: { process: { properties: Record<string, unknown> } } };
@@ -48,12 +59,12 @@ export function ecosystemApps(config: unknown): Array<Record<string, unknown>> {
 }
 
 /**
- * The name PM2 gives an app: its own, else its script's base name up to the
- * last dot (PM2's Common.renderApplicationName).
+ * The name PM2 gives an app: its own, else its script's (`cmd`, `command`)
+ * base name up to the last dot (PM2's Common.renderApplicationName).
  */
 export function pm2AppName(app: Record<string, unknown>): string {
   if (typeof app.name === 'string' && app.name) return app.name;
-  const base = posix.basename(String(app.script ?? app.exec ?? 'app'));
+  const base = posix.basename(String(scriptOf(app) ?? 'app'));
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(0, dot) : base;
 }
@@ -88,6 +99,45 @@ function envBlock(env: Record<string, unknown>, label: string, block: string, re
   return out;
 }
 
+/** Notes and warnings about options written under several keys or under a name pm2-gitops does not read. */
+function reportAliases(label: string, canonical: CanonicalOptions, result: ImportResult): void {
+  for (const c of canonical.conflicts) {
+    result.warnings.push(`${label}: ${[c.kept, ...c.dropped].map((k) => `"${k}"`).join(' and ')} are one PM2 option (${c.option}); kept "${c.kept}", the one PM2 uses, dropped ${c.dropped.map((k) => `"${k}"`).join(', ')}`);
+  }
+  if (canonical.renamed.length) result.notes.push(`${label}: options written under PM2's own names: ${canonical.renamed.map(([key, option]) => `${key} → ${option}`).join(', ')}`);
+}
+
+/**
+ * An inline command (a script with a space) runs through `bash -c`: PM2 puts
+ * `-c script` in place of the args and gives bash to the interpreter, so args
+ * never reached the program and an interpreter other than none could not
+ * have run it; both are dropped (render refuses them), with a warning.
+ */
+function inlineCommand(process: Record<string, unknown>, label: string, result: ImportResult): void {
+  const why = `PM2 runs script "${String(process.script)}" (it has a space) through bash -c`;
+  if (process.args !== undefined) {
+    delete process.args;
+    result.warnings.push(`${label}: args dropped: ${why} and passes it no args; write the arguments into the command`);
+  }
+  for (const key of ['interpreter', 'exec_interpreter', 'execInterpreter']) {
+    if (process[key] === undefined || process[key] === 'none') continue;
+    result.warnings.push(`${label}: ${key} "${String(process[key])}" dropped: ${why}, which no interpreter runs`);
+    delete process[key];
+  }
+}
+
+/**
+ * The task's cwd, relative to the manifest folder; a cwd outside both the
+ * ecosystem file's folder and the manifest folder stays absolute, as written,
+ * with a warning: render takes it only under --allow-root.
+ */
+function cwdOf(appCwd: string, app: Record<string, unknown>, label: string, opts: ImportOptions, result: ImportResult): string {
+  const outside = [opts.sourceDir, opts.outDir].every((dir) => posix.relative(dir, appCwd).startsWith('..'));
+  if (!outside || typeof app.cwd !== 'string') return posix.relative(opts.outDir, appCwd) || '.';
+  result.warnings.push(`${label}: cwd "${app.cwd}" is outside the folder of the ecosystem file; render refuses it unless you pass --allow-root ${appCwd} (its code is then the operator's, not delivered from git)`);
+  return appCwd;
+}
+
 function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Set<string>, result: ImportResult): TaskManifest | undefined {
   const name = taskNameOf(app);
   const pm2Name = pm2AppName(app);
@@ -97,15 +147,21 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
     return undefined;
   }
   if (pm2Name !== name) result.notes.push(`${label}: task "${name}" (task names are lowercase letters, digits and dashes); its processes keep their PM2 name (metadata.pm2Name)`);
-  const script = app.script ?? app.exec;
+  const script = scriptOf(app);
   if (typeof script !== 'string' || !script) {
     result.errors.push(`${label}: "script" is missing; expected the path of the program to run`);
     return undefined;
   }
+  const canonical = canonicalOptions(app);
+  reportAliases(label, canonical, result);
   const process: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(app)) {
-    if ((/^env_/.test(key) && value && typeof value === 'object') || key === 'exec') continue;
+  for (const [key, value] of Object.entries(canonical.options)) {
+    if (/^env_/.test(key) && value && typeof value === 'object') continue;
     if (DROPPED.has(key)) continue;
+    if (key in NOT_CARRIED) {
+      result.warnings.push(`${label}: option "${key}" not carried over: ${NOT_CARRIED[key]}`);
+      continue;
+    }
     if (!known.has(key) && !(key in PROCESS_ALIASES)) {
       result.warnings.push(`${label}: option "${key}" is not a PM2 app option pm2-gitops knows; dropped`);
       continue;
@@ -116,14 +172,14 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
     else process[key] = value;
   }
   process.script = script;
+  if (isInlineCommand(script)) inlineCommand(process, label, result);
   const appCwd = typeof app.cwd === 'string' ? posix.resolve(opts.sourceDir, app.cwd) : opts.sourceDir;
-  const cwd = posix.relative(opts.outDir, appCwd) || '.';
-  process.cwd = cwd;
-  if (posix.isAbsolute(script) && isPathLike(script)) {
+  process.cwd = cwdOf(appCwd, app, label, opts, result);
+  if (posix.isAbsolute(script) && isPathLike(script) && !isInlineCommand(script)) {
     const rel = posix.relative(appCwd, script);
     if (!rel.startsWith('..')) process.script = rel;
     else if ([opts.sourceDir, opts.outDir].every((dir) => posix.relative(dir, script).startsWith('..'))) {
-      result.warnings.push(`${label}: script "${script}" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, or name a command on PATH)`);
+      result.warnings.push(`${label}: script "${script}" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, name a command on PATH, or pass --allow-root ${posix.dirname(script)})`);
     }
   }
   return {
@@ -266,13 +322,20 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
     spec: { resources: ['../../base'], namespace, ...(patches?.length ? { patches } : {}) },
   });
   result.environments.push(environment(opts.environment));
+  const named = new Map<string, string>();
   for (const [envName, list] of [...overlays.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    const name = envName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+    const name = environmentNameOf(envName);
+    const source = list.some((o) => o.env) ? `env_${envName}` : deployPath(envName, 'post-deploy');
     if (name === opts.environment) {
-      const source = list.some((o) => o.env) ? `env_${envName}` : deployPath(envName, 'post-deploy');
       result.errors.push(`${source} would become an Environment named "${name}", the name of the default one; pass another --env`);
       continue;
     }
+    const other = named.get(name);
+    if (other !== undefined) {
+      result.errors.push(`${other} and ${source} would both become the Environment "${name}"; rename one of them`);
+      continue;
+    }
+    named.set(name, source);
     result.environments.push(environment(name, list.map((o) => ({
       target: { name: o.task },
       merge: overlayMerge(o),
