@@ -61,6 +61,12 @@ function names(list: JlistEntry[], home: string): Array<Record<string, unknown>>
     .map((p) => ({ ...p, out: String(p.out).replace(/-\d+\.log$/, '-<pm_id>.log'), err: String(p.err).replace(/-\d+\.log$/, '-<pm_id>.log'), pid_file: String(p.pid_file).replace(/-\d+\.pid$/, '-<pm_id>.pid') }));
 }
 
+/** The task named by a process's pm2-gitops marker (kept in pm2_env as JSON text). */
+function markerTask(p: JlistEntry): string | undefined {
+  const m = p.pm2_env.pm2_gitops;
+  return ((typeof m === 'string' ? JSON.parse(m) : m) as { task?: string } | undefined)?.task;
+}
+
 async function online(pm2: IsolatedPm2, count: number): Promise<JlistEntry[]> {
   return waitFor(`${count} processes online`, async () => {
     const l = await pm2.jlist();
@@ -172,7 +178,7 @@ describe('apps whose PM2 name is not a task name', { timeout: 180_000 }, () => {
     expect(renamed.report.actions.map((a) => [a.task, a.action, a.result])).toEqual([['api', 'create', 'ok'], ['api (PM2)', 'delete', 'ok']]);
     expect(renamed.report.inSync).toEqual(['web']);
     const list = await pm2.jlist();
-    expect(list.map((p) => [p.name, p.pm2_env.status, (p.pm2_env.pm2_gitops as { task?: string } | undefined)?.task]).sort()).toEqual([['API', 'online', 'api'], ['web', 'online', 'web']]);
+    expect(list.map((p) => [p.name, p.pm2_env.status, markerTask(p)]).sort()).toEqual([['API', 'online', 'api'], ['web', 'online', 'web']]);
     expect(list.find((p) => p.name === 'API')!.pm2_env.pm_out_log_path).toBe(join(pm2.home, 'logs', 'API-out.log'));
     const link = join(pm2.home, 'pm2-gitops', 'links', 'pn-rename', 'api');
     expect(existsSync(link) && lstatSync(link).isSymbolicLink()).toBe(true);
