@@ -11,6 +11,10 @@ import { rebuildState } from '../controller/rebuild.js';
 import { preferSmallHeap } from '../controller/runtime.js';
 import { StateStore } from '../controller/state-store.js';
 import { ValidationError } from '../domain/errors.js';
+import { processSecrets } from '../domain/secret-registry.js';
+import { liveReader } from '../api/live.js';
+import { startApiServer } from '../api/server.js';
+import { ApiTelemetry } from '../api/telemetry.js';
 import { StatusRepo } from '../report/status-repo.js';
 import { AppliedRefs } from '../source/applied-refs.js';
 import { parseAllowedSigners } from '../source/approval.js';
@@ -19,6 +23,7 @@ import { parseDuration } from './duration.js';
 import type { CliIo } from './io.js';
 import { renderOptions } from './render-options.js';
 import { EnvironmentClaims } from './run-claims.js';
+import { apiSettings, type ApiSettings } from './run-api.js';
 import { loadSigningKeys } from './run-keys.js';
 
 export interface RunOptions {
@@ -41,6 +46,10 @@ export interface RunOptions {
   keepBuilds?: string;
   allowRoot?: string[];
   maxInstances?: string;
+  /** `HOST:PORT` of the HTTP API (DESIGN section 7). */
+  listen?: string;
+  /** Ed25519 public key that API tokens are checked with (EdDSA), instead of PM2_GITOPS_JWT_SECRET. */
+  jwtPublicKey?: string;
 }
 
 /** Secrets the controller reads from its environment and removes, so managed processes never inherit them. */
@@ -88,7 +97,12 @@ function stateDirOf(opts: RunOptions, url: string): string {
  */
 export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
   preferSmallHeap();
-  for (const name of SECRET_VARS) delete process.env[name];
+  const api = apiSettings(opts, process.env);
+  for (const name of SECRET_VARS) {
+    // Never in a log line or message, should one ever hold it.
+    if (process.env[name]) processSecrets.register(`controller ${name}`, [{ values: [process.env[name]!], words: [], shown: [] }]);
+    delete process.env[name];
+  }
   const envs = environmentNames(opts.env);
   const url = isLocalRepo(opts.repo) ? resolve(opts.repo) : opts.repo;
   const stateDir = stateDirOf(opts, url);
@@ -97,13 +111,13 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
     await leases.holdStateDir();
     // Before PM2 is touched: a refused controller starts no daemon and changes nothing.
     for (const env of envs) await leases.hold(env);
-    return await runController(opts, io, { url, stateDir, envs, leases });
+    return await runController(opts, io, { url, stateDir, envs, leases, api });
   } finally {
     leases.releaseAll();
   }
 }
 
-async function runController(opts: RunOptions, io: CliIo, at: { url: string; stateDir: string; envs: string[]; leases: ControllerLeases }): Promise<number> {
+async function runController(opts: RunOptions, io: CliIo, at: { url: string; stateDir: string; envs: string[]; leases: ControllerLeases; api?: ApiSettings }): Promise<number> {
   const { url, stateDir } = at;
   const logger = createLogger();
   const host = opts.host ?? hostname();
@@ -124,6 +138,8 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   await claims.holdAll(at.envs);
   const pm2 = await Pm2Client.connect();
   const warnings = [...status.repairs];
+  const readLive = liveReader(pm2);
+  const telemetry = at.api ? new ApiTelemetry({ logger, readLive: async (r) => (await readLive([r]))?.get(r.environment) }) : undefined;
   if (store.damaged) warnings.push(await rebuildState(store, { status, pm2, host, logger }));
   const controller = new Controller({
     source, status, pm2, logger, stateDir, host, appliedRefs,
@@ -137,6 +153,7 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
     deliveryDir: stateRootOf(opts),
     ...(keepBuilds(opts.keepBuilds) ? { keepBuilds: keepBuilds(opts.keepBuilds) } : {}),
     renderOptions: renderOptions(opts),
+    ...(telemetry ? { observer: telemetry } : {}),
     now,
   }, {
     environments: at.envs,
@@ -146,11 +163,19 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   });
   logger.info({ repo: withoutCredentials(url), branch: source.branch, path: opts.path, stateDir, host, signingKey: keys.id }, 'controller starting');
   io.err(`pm2-gitops: following ${withoutCredentials(url)} branch ${source.branch} (state in ${stateDir})\n`);
+  const server = at.api && telemetry
+    ? await startApiServer({ host: at.api.host, port: at.api.port, verifier: at.api.verifier, ...(at.api.webhookSecret ? { webhookSecret: at.api.webhookSecret } : {}), controller, telemetry, readLive, logger })
+      .catch((err: unknown) => { throw new ValidationError(`--listen ${at.api!.host}:${at.api!.port}: cannot listen (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, [], { cause: err }); })
+    : undefined;
+  if (server) {
+    logger.info({ host: server.host, port: server.port, auth: at.api!.verifier.alg, webhook: Boolean(at.api!.webhookSecret) }, 'HTTP API listening');
+    if (!at.api!.webhookSecret) logger.warn('PM2_GITOPS_WEBHOOK_SECRET is not set: every call to /hooks/git is refused');
+  }
   const stopped = new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping after the current step');
       // Bounded at every step (Controller.stop waits 6 s at most, a disconnect 1 s), so the process is gone within 10 s.
-      void controller.stop().then(() => pm2.disconnect()).finally(() => resolveStop());
+      void controller.stop().then(() => server?.close()).then(() => pm2.disconnect()).finally(() => resolveStop());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

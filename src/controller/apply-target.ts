@@ -6,6 +6,7 @@
  */
 import { codeTaskOf } from '../delivery/deliver.js';
 import { readCommitCode } from '../delivery/read-code.js';
+import type { BuildEvent } from '../delivery/types.js';
 import { DaemonUnreachableError } from '../domain/errors.js';
 import type { FailureReason } from '../domain/failure.js';
 import type { DesiredState } from '../domain/manifest.js';
@@ -21,14 +22,16 @@ import { awaitUncheckedServices } from './readiness.js';
 import { renderRevision } from './render-revision.js';
 
 /** The code of every task of `state` at `revision`, read from the mirror (one listing, no checkout). */
-async function codeAt(ctx: ControllerContext, revision: string, release: string, state: DesiredState): Promise<DeliveryInput> {
+async function codeAt(ctx: ControllerContext, env: string, revision: string, release: string, state: DesiredState): Promise<DeliveryInput> {
   const snapshot = await readCommitCode({
     gitDir: ctx.source.mirror,
     commit: revision,
     tasks: state.tasks.map(codeTaskOf),
     manifestFiles: manifestFilePaths({ repoRoot: release, path: ctx.path }),
   });
-  return { stateDir: ctx.deliveryDir ?? ctx.stateDir, snapshot, ...(ctx.keepBuilds ? { keepBuilds: ctx.keepBuilds } : {}) };
+  const observer = ctx.observer;
+  const onProgress = observer?.build ? (event: BuildEvent) => observer.build!({ correlationId: ctx.correlationId ?? '', environment: env, event, at: ctx.now().toISOString() }) : undefined;
+  return { stateDir: ctx.deliveryDir ?? ctx.stateDir, snapshot, ...(ctx.keepBuilds ? { keepBuilds: ctx.keepBuilds } : {}), ...(onProgress ? { onProgress } : {}) };
 }
 
 /** The problem line of a rollback. */
@@ -46,7 +49,7 @@ interface Applied { result: ReconcileResult; unready: string[] }
  */
 async function apply(ctx: ControllerContext, env: string, revision: string, state: DesiredState, journal: { sequence: number; resumed: boolean }, progress: { planned: boolean } = { planned: false }): Promise<Applied> {
   const release = await ctx.source.release(revision);
-  const delivery = await codeAt(ctx, revision, release, state);
+  const delivery = await codeAt(ctx, env, revision, release, state);
   const result = await reconcileOnce({ state, repoDir: release, revision, apply: true, delivery }, {
     pm2: ctx.pm2,
     logger: ctx.logger.child({ environment: env }),

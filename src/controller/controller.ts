@@ -7,6 +7,7 @@
  * lost PM2 daemon is reported and replaced, and each environment's failure
  * is its own.
  */
+import { randomUUID } from 'node:crypto';
 import { sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Pm2Bus } from '../adapters/pm2.js';
@@ -14,10 +15,11 @@ import { SourceUnreachableError } from '../domain/errors.js';
 import type { Conditions, Outage } from '../domain/failure.js';
 import { findEnvironments } from '../render/render.js';
 import { readManifestFiles } from '../manifest/load.js';
-import { STATUS_BRANCH } from '../report/status-repo.js';
 import type { CommitFacts } from '../source/approval.js';
 import { reconcileEnvironment, reportFailure, type ControllerContext, type EnvironmentOutcome } from './environment.js';
 import { describeFailure, firstLine, unknownFacts, type Failure } from './failure.js';
+import { isOwnRef, movesFollowedRef } from './ref-events.js';
+import { recordingReports, type EnvironmentReport } from './observer.js';
 
 export interface ControllerOptions {
   /** Environments to run; empty: every environment of the tip. */
@@ -59,17 +61,40 @@ export class Controller {
   /** The daemon outage of the previous pass, so that one outage keeps its first "since". */
   private daemonDownBefore: Outage | undefined;
   private lastConditions = '{}';
+  /** Correlation id of the pass the queued triggers will run, and of the pass running now. */
+  private pendingId: string | undefined;
+  private passId: string | undefined;
+  private passCtx: ControllerContext;
+  private readonly reports = new Map<string, EnvironmentReport>();
+  private readonly ctx: ControllerContext;
 
-  constructor(private readonly ctx: ControllerContext, private readonly opts: ControllerOptions) {}
+  constructor(ctx: ControllerContext, private readonly opts: ControllerOptions) {
+    this.ctx = { ...ctx, observer: recordingReports(ctx.observer, this.reports) };
+    this.passCtx = this.ctx;
+  }
+
+  /** Each environment's last report (what the API shows), by name. */
+  lastResults(): ReadonlyMap<string, EnvironmentReport> {
+    return this.reports;
+  }
+
+  /** Queues a pass like trigger(), and says the correlation id that pass will carry. */
+  requestPass(reason: string): { correlationId: string; done: Promise<void> } {
+    const done = this.trigger(reason);
+    return { correlationId: this.pendingId ?? this.passId ?? '', done };
+  }
 
   /** Starts watching and queues the first pass (it runs in the background). */
   async start(): Promise<void> {
     const paths = await this.ctx.source.watchPaths();
     if (paths.length) {
-      // The controller's own status pushes move refs/heads/pm2-gitops/status (and its .lock): not a reason to reconcile.
-      const ownRef = `${sep}refs${sep}heads${sep}${STATUS_BRANCH.split('/').join(sep)}`;
-      this.watcher = watch(paths, { ignoreInitial: true, depth: 10, awaitWriteFinish: false, ignored: (path) => path.includes(ownRef) });
-      this.watcher.on('all', () => this.trigger('repository refs changed'));
+      // The controller's own pushes (status branch, applied refs) are not a reason to reconcile.
+      this.watcher = watch(paths, { ignoreInitial: true, depth: 10, awaitWriteFinish: false, ignored: (path) => isOwnRef(path) });
+      this.watcher.on('all', (event, path) => {
+        if (!movesFollowedRef(event, path)) return;
+        this.ctx.logger.debug({ event, path }, 'repository ref changed');
+        this.trigger('repository refs changed');
+      });
       // A repository moved away or unreadable is found by the next fetch; the watcher only speeds things up.
       this.watcher.on('error', (err) => this.ctx.logger.warn({ err }, 'cannot watch the repository refs'));
       await new Promise<void>((resolve) => { this.watcher!.once('ready', () => resolve()); });
@@ -90,7 +115,9 @@ export class Controller {
     this.bus.on('process:event', (packet) => {
       const ns = packet.process?.namespace;
       if (!ns || !this.namespaces.has(ns)) return;
-      if (packet.event !== 'exit' && packet.event !== 'stop' && packet.event !== 'delete') return;
+      const heals = packet.event === 'exit' || packet.event === 'stop' || packet.event === 'delete';
+      this.notifyProcessEvent(packet, heals);
+      if (!heals) return;
       const reason = `process ${packet.process?.name ?? '?'} ${packet.event}`;
       // A pass's own actions cause such events, but so does a `pm2 stop` by hand while it runs, after it
       // looked: one more pass once this one ends looks again (it changes nothing when the events were its own).
@@ -101,10 +128,27 @@ export class Controller {
     });
   }
 
+  /** Tells the observer of a process event, with the id of the pass it belongs to (running, or the one it queues). */
+  private notifyProcessEvent(packet: { process?: { name?: string; pm_id?: number; namespace?: string }; event?: string }, queues: boolean): void {
+    if (!this.ctx.observer?.processEvent) return;
+    const correlationId = this.applying ? this.passId : queues ? (this.pendingId ??= randomUUID()) : (this.passId ?? this.pendingId);
+    this.ctx.observer.processEvent({
+      correlationId: correlationId ?? '',
+      event: String(packet.event ?? ''),
+      name: packet.process?.name ?? '',
+      namespace: packet.process?.namespace ?? '',
+      ...(typeof packet.process?.pm_id === 'number' ? { pmId: packet.process.pm_id } : {}),
+      at: new Date().toISOString(),
+    });
+  }
+
   /** Queues a reconcile pass; returns the promise of the pass that will honour it. */
   trigger(reason: string): Promise<void> {
     if (this.stopping) return this.running ?? Promise.resolve();
+    // The interval ticks are the clock, not news: only the other reasons are worth a line.
+    if (reason !== 'interval') this.ctx.logger.debug({ reason, running: Boolean(this.running) }, 'reconcile queued');
     this.queued.add(reason);
+    this.pendingId ??= randomUUID();
     if (!this.running) {
       this.running = this.drain().finally(() => { this.running = undefined; });
     }
@@ -115,6 +159,9 @@ export class Controller {
     while (this.queued.size && !this.stopping) {
       const reasons = [...this.queued];
       this.queued.clear();
+      this.passId = this.pendingId ?? randomUUID();
+      this.pendingId = undefined;
+      this.passCtx = { ...this.ctx, correlationId: this.passId, logger: this.ctx.logger.child({ correlationId: this.passId }) };
       try {
         await this.pass(reasons);
       } catch (err) {
@@ -146,6 +193,9 @@ export class Controller {
     const all = await this.environmentsAt(revision);
     const envs = this.opts.claim ? await this.opts.claim(all) : all;
     const outcomes: EnvironmentOutcome[] = [];
+    const correlationId = this.passId ?? '';
+    const started = Date.now();
+    this.ctx.observer?.passStarted?.({ correlationId, revision, reasons, environments: envs, at: new Date(started).toISOString() });
     this.applying = true;
     try {
       if (!this.ctx.pm2.lost || (await this.recoverDaemon(envs, revision, facts))) {
@@ -161,24 +211,28 @@ export class Controller {
     this.lastSync = now;
     this.lastConditions = JSON.stringify(this.conditions());
     this.opts.onPass?.({ revision, reasons, outcomes });
+    this.ctx.observer?.passFinished?.({ correlationId, revision, reasons, durationMs: Date.now() - started, at: new Date().toISOString() });
   }
 
   /** One environment, in its own try: whatever it throws becomes its reported failure, never the others'. */
   private async reconcileOne(env: string, revision: string, facts: CommitFacts, reasons: string[]): Promise<EnvironmentOutcome> {
-    this.ctx.logger.info({ environment: env, revision, reasons }, 'reconciling');
+    const ctx = this.passCtx;
+    const started = Date.now();
+    ctx.logger.info({ environment: env, revision, reasons }, 'reconciling');
     let outcome: EnvironmentOutcome;
     try {
-      outcome = await reconcileEnvironment(this.ctx, env, revision, facts, { conditions: this.conditions() });
+      outcome = await reconcileEnvironment(ctx, env, revision, facts, { conditions: this.conditions() });
     } catch (err) {
       const failure = describeFailure(err);
       if (failure.reason === 'daemon-unreachable') {
         const lost = this.ctx.pm2.lost;
         this.daemonDown ??= lost ? { since: lost.since.toISOString(), reason: lost.reason } : (this.daemonDownBefore ?? { since: new Date().toISOString(), reason: firstLine(err) });
       }
-      this.ctx.logger.error({ err, environment: env, revision }, `${env}: reconcile failed: ${failure.message}`);
+      ctx.logger.error({ err, environment: env, revision }, `${env}: reconcile failed: ${failure.message}`);
       outcome = await this.report(env, revision, facts, failure);
     }
-    this.ctx.logger.info({ ...outcome }, `${env}: ${outcome.outcome}`);
+    ctx.logger.info({ ...outcome }, `${env}: ${outcome.outcome}`);
+    ctx.observer?.reconciled?.({ correlationId: ctx.correlationId ?? '', environment: env, outcome: outcome.outcome, ...(outcome.reason ? { reason: outcome.reason } : {}), durationMs: Date.now() - started, at: new Date().toISOString() });
     // Known at once, so that processes a daemon lost in this very pass are recognised as managed.
     if (outcome.namespace) this.namespaces.add(outcome.namespace);
     return outcome;
@@ -187,9 +241,9 @@ export class Controller {
   /** Writes a failure report; if even that fails (git), the log is all that is left. */
   private async report(env: string, revision: string, facts: CommitFacts, failure: Failure): Promise<EnvironmentOutcome> {
     try {
-      return await reportFailure(this.ctx, env, revision, facts, failure, { conditions: this.conditions() });
+      return await reportFailure(this.passCtx, env, revision, facts, failure, { conditions: this.conditions() });
     } catch (err) {
-      this.ctx.logger.error({ err, environment: env }, `${env}: cannot write the failure report`);
+      this.passCtx.logger.error({ err, environment: env }, `${env}: cannot write the failure report`);
       return { environment: env, outcome: 'failed', reason: failure.reason, actions: 0 };
     }
   }
@@ -212,7 +266,7 @@ export class Controller {
       const { startedDaemon } = await this.ctx.pm2.reconnect();
       this.ctx.logger.warn({ startedDaemon }, startedDaemon ? 'started a new PM2 daemon' : 'reconnected to the PM2 daemon');
       for (const p of await this.ctx.pm2.reapOrphans(this.namespaces)) {
-        this.ctx.logger.warn({ task: p.name, namespace: p.namespace, pid: p.pid, signal: p.signal }, `stopped ${p.name} (pid ${p.pid}): it outlived its PM2 daemon`);
+        this.ctx.logger.warn({ task: p.name, namespace: p.namespace, processPid: p.pid, signal: p.signal }, `stopped ${p.name} (pid ${p.pid}): it outlived its PM2 daemon`);
       }
       await this.subscribe();
       this.daemonDown = undefined;

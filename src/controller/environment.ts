@@ -27,6 +27,7 @@ import type { GitSource } from '../source/git-source.js';
 import { applyTarget, rolledBackProblem, type Verdict } from './apply-target.js';
 import { capProblems, type Failure } from './failure.js';
 import { renderRevision } from './render-revision.js';
+import type { ControllerObserver } from './observer.js';
 import type { BuildFailureNote, StateStore } from './state-store.js';
 
 export interface ControllerContext {
@@ -54,6 +55,10 @@ export interface ControllerContext {
   appliedRefs?: { record(revision: string): Promise<void> };
   /** Repairs made at start (damaged state files), shown in every status file this run writes. */
   warnings?: string[];
+  /** Told of each report, build step and process event (the HTTP API); it only looks. */
+  observer?: ControllerObserver;
+  /** The id of the current pass: in its log lines, its evidence reports and its events. */
+  correlationId?: string;
   now(): Date;
 }
 
@@ -206,6 +211,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
       ...(resumed ? { resumed: { revision: resumed.revision, plannedActions: resumed.plannedActions } } : {}),
       previous: link.previous,
       ...(link.previousFile ? { previousFile: link.previousFile } : {}),
+      ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
     }));
     if (ctx.keys) report = signEvidence(report, ctx.keys.privateKey, ctx.keys.publicKey);
     const text = serializeEvidence(report);
@@ -253,5 +259,10 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     await ctx.status.write(files, `${env}: ${r.outcome} at ${r.tip.slice(0, 12)}${evidence ? ' (evidence)' : ''}`);
   }
   ctx.store.update(env, (m) => { m.lastReportKey = key; delete m.pending; });
+  ctx.observer?.reported?.({
+    correlationId: ctx.correlationId ?? '', environment: env, tip: r.tip, ...(r.running ? { running: r.running } : {}), outcome: r.outcome, ...(r.reason ? { reason: r.reason } : {}),
+    problems: r.problems, decision: r.decision, ...(r.state ? { state: r.state } : {}), ...(r.result && r.liveKnown !== false ? { result: r.result } : {}),
+    results: r.results, lastActions, ...(evidence ? { evidence: evidence.file } : {}), at: now,
+  });
   return { environment: env, outcome: r.outcome, ...(r.reason ? { reason: r.reason } : {}), running: r.running, actions: r.results.length, ...(evidence ? { evidence: evidence.file } : {}) };
 }

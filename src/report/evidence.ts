@@ -56,6 +56,8 @@ export interface EvidenceInput {
   previous: string | null;
   /** File name of the previous report, so a deleted report can be named. */
   previousFile?: string;
+  /** Id of the controller pass that wrote it: its log lines and API events carry the same. */
+  correlationId?: string;
 }
 
 export interface EvidenceReport extends EvidenceInput {
