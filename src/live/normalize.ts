@@ -3,6 +3,7 @@
  * PM2-resolved app configuration → the comparable shape both sides share.
  */
 import { CODE_KEY, MARKER_KEY, type ComparableProcess, type LiveInstance, type LiveTask, type ManagedMarker, type Pm2Entry } from '../domain/live.js';
+import { pm2NameOf, type DesiredState } from '../domain/manifest.js';
 
 /**
  * App options compared as PM2 stores them. Paths, interpreter, mode, count and
@@ -242,4 +243,15 @@ export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, d
     });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The live tasks of a desired state's namespace: each task's processes found
+ * by its PM2 name (metadata.pm2Name, else its name) and named after the task,
+ * with the env keys its manifest declares compared.
+ */
+export function normalizeLiveOf(entries: readonly Pm2Entry[], state: Pick<DesiredState, 'namespace' | 'tasks'>): LiveTask[] {
+  const envKeys = new Map(state.tasks.map((t) => [t.name, Object.keys(t.process.env ?? {})]));
+  const tasks = new Map(state.tasks.map((t) => [pm2NameOf(t), t.name]));
+  return normalizeLive(entries, state.namespace, (name) => envKeys.get(name) ?? [], tasks);
 }

@@ -12,7 +12,7 @@ import { CODE_KEY, MARKER_KEY, type ComparableProcess, type LiveTask, type Manag
 import { pm2NameOf, type DesiredState, type DesiredTask } from '../domain/manifest.js';
 import { movePaths } from '../delivery/deliver.js';
 import { digest } from '../report/canonical.js';
-import { formatMarker, instanceCount, normalizeAppConfig, normalizeLive } from './normalize.js';
+import { formatMarker, instanceCount, normalizeAppConfig, normalizeLiveOf } from './normalize.js';
 
 /** A desired task with the PM2 app configuration that starts it and its comparable form. */
 export interface ResolvedTask {
@@ -154,7 +154,5 @@ export function resolveDesired(state: DesiredState, pm2: Pm2Client, ctx: Resolve
 
 /** Reads the live tasks of the environment's namespace, each desired task's processes found by its PM2 name. */
 export async function readLive(pm2: Pm2Client, state: Pick<DesiredState, 'namespace' | 'tasks'>): Promise<LiveTask[]> {
-  const envKeys = new Map(state.tasks.map((t) => [t.name, Object.keys(t.process.env ?? {})]));
-  const tasks = new Map(state.tasks.map((t) => [pm2NameOf(t), t.name]));
-  return normalizeLive(await pm2.list(), state.namespace, (name) => envKeys.get(name) ?? [], tasks);
+  return normalizeLiveOf(await pm2.list(), state);
 }
