@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { pm2IdentityKeys } from '../adapters/pm2-identity.js';
 import { EXIT, GitopsError } from '../domain/errors.js';
 import { processSecrets } from '../domain/secret-registry.js';
+import { HELP_CONFIG, helpAfter, PROGRAM_HELP_AFTER } from './help.js';
 import type { CliIo } from './io.js';
 
 /** Every message the CLI prints passes the one redaction step: env values of whatever the command loaded never show. */
@@ -55,7 +56,9 @@ function build(): Command {
     .description('Declarative GitOps reconciler for PM2')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureHelp(HELP_CONFIG)
+    .addHelpText('after', PROGRAM_HELP_AFTER);
 
   sourceOptions(program.command('render').description('print the rendered desired state (YAML, or --json); env values as SHA-256 prefixes'))
     .option('--show-env', 'print env values as they are (keep the output out of logs)', false)
@@ -73,7 +76,7 @@ function build(): Command {
     .option('--force', 'apply even while a controller runs the environment on this PM2 daemon (it is refused otherwise, exit 2)', false)
     .action(lazy(async () => (await import('./apply.js')).applyCommand));
 
-  renderFlags(program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM'))
+  renderFlags(program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM or SIGINT'))
     .option('--repo <path|url>', 'manifest repository (local path, bare or not, or URL)', '.')
     .option('--path <dir>', 'manifest folder inside the repository', '.')
     .option('--env <name>', 'environment to run (repeat for several; default: every environment)', collect, [])
@@ -89,12 +92,6 @@ function build(): Command {
     .option('--require-approvals <env=n>', 'minimum approvals for an environment (repeatable)', collect, [])
     .option('--host <name>', 'this host\'s name in status and evidence (default: the hostname)')
     .option('--concurrency <n>', 'actions that may run at once', '8')
-    .addHelpText('after', `
-Exit codes: 0 after SIGTERM/SIGINT; 2 refused before anything runs changes: invalid flags, another live
-controller holds the state dir or an --env environment on this PM2 daemon (the message names the lock
-file, the holder's pid, host and start time), or the evidence chain is signed by another key (use
---rotate-key); 6 git or PM2 unreachable. Without --env, environments another controller holds are
-skipped and logged.`)
     .action(lazy(async () => (await import('./run.js')).runCommand));
 
   program.command('status').description('print the status of an environment from the status branch')
@@ -129,6 +126,8 @@ skipped and logged.`)
     .addOption(new Option('--format <format>', 'module format of the output').choices(['cjs', 'esm', 'json']).default('cjs'))
     .action(lazy(async () => (await import('./export.js')).exportCommand));
 
+  // Subcommands inherit the help settings; each ends with its own examples and exit codes.
+  for (const cmd of program.commands) cmd.addHelpText('after', helpAfter(cmd.name()));
   return program;
 }
 
