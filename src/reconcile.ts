@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock } from './adapters/lock.js';
-import { silentLogger, type Logger } from './adapters/logger.js';
+import { silentLogger, withBindings, type Logger } from './adapters/logger.js';
 import type { Pm2Client } from './adapters/pm2.js';
 import { probeHttp, probeTcp } from './adapters/probe.js';
 import { execute, type ExecTask } from './apply/execute.js';
@@ -177,8 +177,9 @@ export function codeConverged(code: readonly TaskCodeState[]): boolean {
 /** Observes, diffs and plans; with `apply`, executes the plan under the daemon's apply lock. */
 export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps): Promise<ReconcileResult> {
   const clock = deps.clock ?? systemClock;
-  const logger = deps.logger ?? silentLogger;
   const { state } = input;
+  // Every line of a reconcile names its environment, once (a controller's logger may carry it already).
+  const logger = withBindings(deps.logger ?? silentLogger, { environment: state.environment });
   const release = input.apply
     ? await acquireLock(join(deps.pm2.home, 'pm2-gitops.lock'), { timeoutMs: deps.lockTimeoutMs, note: `${state.environment} ${input.revision}` })
     : undefined;
@@ -213,10 +214,10 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     if (!input.apply || thePlan.refusal) {
       const code = codeStates(delivered, resolved, live);
       const converged = thePlan.actions.length === 0 && !thePlan.holds.some((h) => h.blocking) && !thePlan.refusal && codeConverged(code);
-      if (thePlan.refusal) logger.warn({ environment: state.environment, revision: input.revision, deletes: thePlan.refusal.deletes, managed: thePlan.refusal.managed }, thePlan.refusal.reason);
+      if (thePlan.refusal) logger.warn({ revision: input.revision, deletes: thePlan.refusal.deletes, managed: thePlan.refusal.managed }, thePlan.refusal.reason);
       return { ...base, results: [], live, converged, code, timings: { observeMs: t1 - t0, planMs: t2 - t1, applyMs: 0 } };
     }
-    logger.info({ environment: state.environment, revision: input.revision, actions: thePlan.actions.length }, 'applying plan');
+    logger.info({ revision: input.revision, actions: thePlan.actions.length }, 'applying plan');
     deps.onPlan?.(thePlan);
     const stateDir = input.delivery?.stateDir;
     if (stateDir) repairLinks(stateDir, state.namespace, deliveries, thePlan, logger);

@@ -27,5 +27,17 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
   return pino(base, opts.destination ?? pino.destination({ dest: 2, sync: true }));
 }
 
+/**
+ * A child of `logger` that also carries `bindings`, leaving out the keys it
+ * carries already: a key bound twice would appear twice on every line
+ * (`"environment":"dev","environment":"dev"`), which JSON readers take in
+ * different ways.
+ */
+export function withBindings(logger: Logger, bindings: Record<string, unknown>): Logger {
+  const bound = logger.bindings();
+  const missing = Object.entries(bindings).filter(([key]) => !(key in bound));
+  return missing.length ? logger.child(Object.fromEntries(missing)) : logger;
+}
+
 /** A logger that drops everything, for library callers that pass none. */
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -17,19 +17,24 @@ function formatOp(op: PatchOperation, s: Style): string {
   switch (op.op) {
     case 'add': return s.green(`    + ${op.path}: ${show(op.value)}`);
     case 'remove': return s.red(`    - ${op.path}`);
-    case 'replace': return s.yellow(`    ~ ${op.path}: ${show(op.value)}`);
+    case 'replace': return s.yellow(`    ~ ${op.path}: ${'oldValue' in op ? `${show(op.oldValue)} → ` : ''}${show(op.value)}`);
     default: return `    ${op.op} ${op.path}${op.from ? ` from ${op.from}` : ''}`;
   }
 }
 
-/** `diff` output: one block per task that differs. */
+/** `1 option differs`, `2 options differ`. */
+function optionsDiffer(n: number): string {
+  return n === 1 ? '1 option differs' : `${n} options differ`;
+}
+
+/** `diff` output: one block per task that differs, each changed option as live → desired. */
 export function formatDrifts(drifts: readonly Drift[], s: Style): string {
   const lines: string[] = [];
   for (const d of drifts) {
     if (d.kind === 'in-sync' && d.unhealthy.length === 0) continue;
     if (d.kind === 'missing') lines.push(s.green(`+ ${d.task}: declared, not running in PM2`));
     else if (d.kind === 'extra') lines.push(s.red(`- ${d.task}: running in PM2, no longer declared`));
-    else if (d.kind === 'changed') lines.push(s.yellow(`~ ${d.task}: ${d.patch.length} option${d.patch.length === 1 ? '' : 's'} differ (live → desired)`));
+    else if (d.kind === 'changed') lines.push(s.yellow(`~ ${d.task}: ${optionsDiffer(d.patch.length)} (live → desired)`));
     else lines.push(s.yellow(`! ${d.task}: options match, live state drifted`));
     for (const op of d.patch) lines.push(formatOp(op, s));
     for (const u of d.unhealthy) lines.push(s.red(`    ! pm_id ${u.pmId} is ${u.status}${u.exitCode !== undefined ? ` (exit code ${u.exitCode})` : ''}`));

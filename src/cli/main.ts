@@ -4,8 +4,10 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { pm2IdentityKeys } from '../adapters/pm2-identity.js';
+import { environmentNameOf } from '../domain/environment-name.js';
 import { EXIT, GitopsError } from '../domain/errors.js';
 import { processSecrets } from '../domain/secret-registry.js';
+import { HELP_CONFIG, helpAfter, PROGRAM_HELP_AFTER } from './help.js';
 import type { CliIo } from './io.js';
 
 /** Every message the CLI prints passes the one redaction step: env values of whatever the command loaded never show. */
@@ -27,6 +29,11 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** `--env` (repeatable): PM2's name of an environment (`local_production`) names the Environment import made of it (`local-production`). */
+function collectEnv(value: string, previous: string[]): string[] {
+  return [...previous, environmentNameOf(value)];
+}
+
 /** Flags that shape every render: where paths may lead, and how many workers a task may ask for. */
 function renderFlags(cmd: Command): Command {
   return cmd
@@ -38,7 +45,7 @@ function sourceOptions(cmd: Command): Command {
   return renderFlags(cmd
     .option('--repo <path|url>', 'manifest repository (working tree, bare repository or URL)', '.')
     .option('--path <dir>', 'manifest folder inside the repository', '.')
-    .option('--env <name>', 'environment to work on (default: the only one)')
+    .option('--env <name>', 'environment to work on (default: the only one)', environmentNameOf)
     .option('--json', 'print one JSON document on stdout', false));
 }
 
@@ -55,7 +62,9 @@ function build(): Command {
     .description('Declarative GitOps reconciler for PM2')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureHelp(HELP_CONFIG)
+    .addHelpText('after', PROGRAM_HELP_AFTER);
 
   sourceOptions(program.command('render').description('print the rendered desired state (YAML, or --json); env values as SHA-256 prefixes'))
     .option('--show-env', 'print env values as they are (keep the output out of logs)', false)
@@ -73,10 +82,10 @@ function build(): Command {
     .option('--force', 'apply even while a controller runs the environment on this PM2 daemon (it is refused otherwise, exit 2)', false)
     .action(lazy(async () => (await import('./apply.js')).applyCommand));
 
-  renderFlags(program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM'))
+  renderFlags(program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM or SIGINT'))
     .option('--repo <path|url>', 'manifest repository (local path, bare or not, or URL)', '.')
     .option('--path <dir>', 'manifest folder inside the repository', '.')
-    .option('--env <name>', 'environment to run (repeat for several; default: every environment)', collect, [])
+    .option('--env <name>', 'environment to run (repeat for several; default: every environment)', collectEnv, [])
     .option('--branch <name>', 'branch to follow (default: the remote\'s default branch)')
     .option('--interval <duration>', 'how often to fetch', '30s')
     .option('--resync <duration>', 'how often to reconcile even when nothing changed', '3m')
@@ -89,23 +98,17 @@ function build(): Command {
     .option('--require-approvals <env=n>', 'minimum approvals for an environment (repeatable)', collect, [])
     .option('--host <name>', 'this host\'s name in status and evidence (default: the hostname)')
     .option('--concurrency <n>', 'actions that may run at once', '8')
-    .addHelpText('after', `
-Exit codes: 0 after SIGTERM/SIGINT; 2 refused before anything runs changes: invalid flags, another live
-controller holds the state dir or an --env environment on this PM2 daemon (the message names the lock
-file, the holder's pid, host and start time), or the evidence chain is signed by another key (use
---rotate-key); 6 git or PM2 unreachable. Without --env, environments another controller holds are
-skipped and logged.`)
     .action(lazy(async () => (await import('./run.js')).runCommand));
 
   program.command('status').description('print the status of an environment from the status branch')
     .option('--repo <path|url>', 'manifest repository', '.')
-    .option('--env <name>', 'environment (default: all)')
+    .option('--env <name>', 'environment (default: all)', environmentNameOf)
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./status.js')).statusCommand));
 
   program.command('verify').description('check signatures and the hash chain of evidence reports (exit 5 when invalid)')
     .option('--repo <path|url>', 'manifest repository', '.')
-    .option('--env <name>', 'environment (default: all)')
+    .option('--env <name>', 'environment (default: all)', environmentNameOf)
     .option('--public-key <file>', 'a trusted public key file (signing.pub, or one key per line); repeat it for the keys of rotations', collect, [])
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./verify.js')).verifyCommand));
@@ -119,7 +122,7 @@ skipped and logged.`)
   program.command('import').description('turn an ecosystem.config.js/.json/.yaml into Task manifests and an Environment')
     .argument('<file>', 'ecosystem file')
     .requiredOption('--out <dir>', 'folder to write the manifests to')
-    .option('--env <name>', 'name of the default Environment', 'default')
+    .option('--env <name>', 'name of the default Environment', environmentNameOf, 'default')
     .option('--namespace <name>', 'PM2 namespace of the Environments (default: the apps\' own, else "default")')
     .option('--force', 'overwrite existing files', false)
     .option('--json', 'print what was written as JSON', false)
@@ -129,6 +132,8 @@ skipped and logged.`)
     .addOption(new Option('--format <format>', 'module format of the output').choices(['cjs', 'esm', 'json']).default('cjs'))
     .action(lazy(async () => (await import('./export.js')).exportCommand));
 
+  // Subcommands inherit the help settings; each ends with its own examples and exit codes.
+  for (const cmd of program.commands) cmd.addHelpText('after', helpAfter(cmd.name()));
   return program;
 }
 

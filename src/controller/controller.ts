@@ -7,17 +7,16 @@
  * lost PM2 daemon is reported and replaced, and each environment's failure
  * is its own.
  */
-import { sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Pm2Bus } from '../adapters/pm2.js';
 import { SourceUnreachableError } from '../domain/errors.js';
 import type { Conditions, Outage } from '../domain/failure.js';
 import { findEnvironments } from '../render/render.js';
 import { readManifestFiles } from '../manifest/load.js';
-import { STATUS_BRANCH } from '../report/status-repo.js';
 import type { CommitFacts } from '../source/approval.js';
 import { reconcileEnvironment, reportFailure, type ControllerContext, type EnvironmentOutcome } from './environment.js';
 import { describeFailure, firstLine, unknownFacts, type Failure } from './failure.js';
+import { isOwnRef, movesFollowedRef } from './ref-events.js';
 
 export interface ControllerOptions {
   /** Environments to run; empty: every environment of the tip. */
@@ -66,10 +65,13 @@ export class Controller {
   async start(): Promise<void> {
     const paths = await this.ctx.source.watchPaths();
     if (paths.length) {
-      // The controller's own status pushes move refs/heads/pm2-gitops/status (and its .lock): not a reason to reconcile.
-      const ownRef = `${sep}refs${sep}heads${sep}${STATUS_BRANCH.split('/').join(sep)}`;
-      this.watcher = watch(paths, { ignoreInitial: true, depth: 10, awaitWriteFinish: false, ignored: (path) => path.includes(ownRef) });
-      this.watcher.on('all', () => this.trigger('repository refs changed'));
+      // The controller's own pushes (status branch, applied refs) are not a reason to reconcile.
+      this.watcher = watch(paths, { ignoreInitial: true, depth: 10, awaitWriteFinish: false, ignored: (path) => isOwnRef(path) });
+      this.watcher.on('all', (event, path) => {
+        if (!movesFollowedRef(event, path)) return;
+        this.ctx.logger.debug({ event, path }, 'repository ref changed');
+        this.trigger('repository refs changed');
+      });
       // A repository moved away or unreadable is found by the next fetch; the watcher only speeds things up.
       this.watcher.on('error', (err) => this.ctx.logger.warn({ err }, 'cannot watch the repository refs'));
       await new Promise<void>((resolve) => { this.watcher!.once('ready', () => resolve()); });
@@ -104,6 +106,8 @@ export class Controller {
   /** Queues a reconcile pass; returns the promise of the pass that will honour it. */
   trigger(reason: string): Promise<void> {
     if (this.stopping) return this.running ?? Promise.resolve();
+    // The interval ticks are the clock, not news: only the other reasons are worth a line.
+    if (reason !== 'interval') this.ctx.logger.debug({ reason, running: Boolean(this.running) }, 'reconcile queued');
     this.queued.add(reason);
     if (!this.running) {
       this.running = this.drain().finally(() => { this.running = undefined; });
@@ -212,7 +216,7 @@ export class Controller {
       const { startedDaemon } = await this.ctx.pm2.reconnect();
       this.ctx.logger.warn({ startedDaemon }, startedDaemon ? 'started a new PM2 daemon' : 'reconnected to the PM2 daemon');
       for (const p of await this.ctx.pm2.reapOrphans(this.namespaces)) {
-        this.ctx.logger.warn({ task: p.name, namespace: p.namespace, pid: p.pid, signal: p.signal }, `stopped ${p.name} (pid ${p.pid}): it outlived its PM2 daemon`);
+        this.ctx.logger.warn({ task: p.name, namespace: p.namespace, processPid: p.pid, signal: p.signal }, `stopped ${p.name} (pid ${p.pid}): it outlived its PM2 daemon`);
       }
       await this.subscribe();
       this.daemonDown = undefined;

@@ -28,6 +28,15 @@ describe('task sources', () => {
     expect(resolveSource(task({ script: 'npm', cwd: 'apps/web', cwdDeclared: true }), none)).toEqual({ kind: 'paths', paths: ['apps/web'] });
   });
 
+  it('[import-inline-command] an inline command has its cwd as its source, declared or not, and no script file to check', () => {
+    expect(resolveSource(task({ script: 'node server.js', cwd: 'apps/web' }), none)).toEqual({ kind: 'paths', paths: ['apps/web'] });
+    expect(resolveSource(task({ script: 'npm run start', cwd: 'apps/web', cwdDeclared: true }), none)).toEqual({ kind: 'paths', paths: ['apps/web'] });
+    expect(resolveSource(task({ script: 'node apps/web/server.js', cwd: '.' }), none)).toEqual({ kind: 'paths', paths: ['.'] });
+    expect(candidatePaths(task({ script: 'npm run start', cwd: 'apps/web' }))).toEqual(['apps/web']);
+    expect(isProgram(task({ script: 'node server.js' }), () => true)).toBe(true);
+    expect(resolveSource(task({ script: 'node server.js', cwd: '/opt/app', cwdDeclared: true }), none)).toEqual({ kind: 'none', reason: 'external' });
+  });
+
   it('[delivery-source] code outside the repository is external', () => {
     expect(resolveSource(task({ cwd: '/opt/app', cwdDeclared: true, script: 'server.js' }), none)).toEqual({ kind: 'none', reason: 'external' });
   });

@@ -3,9 +3,14 @@
  * when given; else the cwd when the task declares one; else the script's
  * folder. A script that is a program on PATH (`sleep`) has no source, and code
  * outside the repository (`--allow-root`) is tracked through the manifest only.
+ * An inline command (`node server.js`, `npm run start`: PM2 runs it through
+ * `bash -c` in the cwd) has its cwd as its source, declared or not (the
+ * manifest folder by default): the command names no one file, and whatever it
+ * runs is found from there.
  */
 import { posix } from 'node:path';
 import { ValidationError } from '../domain/errors.js';
+import { isInlineCommand } from '../domain/script.js';
 import type { CodeTask, TaskSource } from './types.js';
 
 /** Script names that are files even without a slash; the same rule as validate/rules.ts uses. */
@@ -55,12 +60,17 @@ export function pathWithin(path: string, root: string): boolean {
 /** Where a bare script name would be a file, when it may instead be a program on PATH; undefined when it is surely a file path. */
 export function programProbe(task: Pick<CodeTask, 'cwd' | 'script'>): string | undefined {
   const { script } = task;
-  if (script.includes('/') || SCRIPT_EXTENSIONS.test(script) || posix.isAbsolute(task.cwd)) return undefined;
+  if (isInlineCommand(script) || script.includes('/') || SCRIPT_EXTENSIONS.test(script) || posix.isAbsolute(task.cwd)) return undefined;
   return normalizeRepoPath(posix.join(task.cwd, script));
 }
 
-/** Whether the script is a program on PATH: a bare name that is no file in cwd (`isFile` answers for repository paths). */
+/**
+ * Whether the script is a program on PATH: a bare name that is no file in cwd
+ * (`isFile` answers for repository paths), or an inline command, which bash
+ * finds. Either way no file of the build is the script.
+ */
 export function isProgram(task: Pick<CodeTask, 'cwd' | 'script'>, isFile: (path: string) => boolean): boolean {
+  if (isInlineCommand(task.script)) return true;
   const probe = programProbe(task);
   return probe !== undefined && !isFile(probe);
 }
@@ -78,7 +88,7 @@ export function resolveSource(task: CodeTask, isFile: (path: string) => boolean)
   }
   const cwd = normalizeRepoPath(task.cwd);
   if (cwd === undefined) return { kind: 'none', reason: 'external' };
-  if (task.cwdDeclared) return { kind: 'paths', paths: [cwd] };
+  if (task.cwdDeclared || isInlineCommand(task.script)) return { kind: 'paths', paths: [cwd] };
   if (isProgram(task, isFile)) return { kind: 'none', reason: 'program' };
   const script = normalizeRepoPath(posix.join(cwd, task.script));
   if (script === undefined) return { kind: 'none', reason: 'external' };
@@ -96,7 +106,7 @@ export function candidatePaths(task: CodeTask): string[] {
   if (task.source && task.source.length > 0) return task.source.map(normalizeRepoPath).filter((p): p is string => p !== undefined);
   const cwd = normalizeRepoPath(task.cwd);
   if (cwd === undefined) return [];
-  if (task.cwdDeclared) return [cwd];
+  if (task.cwdDeclared || isInlineCommand(task.script)) return [cwd];
   const probe = programProbe(task);
   if (probe !== undefined) return [probe];
   const script = normalizeRepoPath(posix.join(cwd, task.script));

@@ -16,7 +16,7 @@ describe('diff', () => {
     expect(drifts.map((d) => [d.task, d.kind])).toEqual([['a', 'in-sync'], ['b', 'missing'], ['c', 'changed'], ['d', 'extra']]);
     expect(drifts[0]!.unhealthy).toEqual([{ pmId: 1, status: 'stopped' }]);
     expect(drifts[2]!.patch).toEqual([
-      { op: 'replace', path: '/a', value: 2 },
+      { op: 'replace', path: '/a', value: 2, oldValue: 1 },
       { op: 'remove', path: '/y' },
       { op: 'add', path: '/z', value: [1] },
     ]);
@@ -42,7 +42,7 @@ describe('diff of env_* blocks', () => {
     const managed = { ...live('web', { a: 1, exec_mode: 'cluster', merge_logs: true }), marker };
     expect(diff([{ name: 'web', type: 'service', comparable: { a: 1, exec_mode: 'cluster' } }], [managed])[0]!.kind).toBe('in-sync');
     const declared = diff([{ name: 'web', type: 'service', comparable: { a: 1, exec_mode: 'cluster', merge_logs: false } }], [managed])[0]!;
-    expect(declared.patch).toEqual([{ op: 'replace', path: '/merge_logs', value: false }]);
+    expect(declared.patch).toEqual([{ op: 'replace', path: '/merge_logs', value: false, oldValue: true }]);
   });
 
   it('removes an env_* block from a process pm2-gitops started', () => {

@@ -7,7 +7,7 @@ import type { ComparableProcess, LiveTask } from '../domain/live.js';
 import type { Drift, PatchOperation } from '../domain/plan.js';
 import { redactPatch } from './redact.js';
 
-const { compare } = fastJsonPatch;
+const { compare, getValueByPointer } = fastJsonPatch;
 
 /** The desired side of a diff: a task name and its comparable process. */
 export interface DesiredSide {
@@ -46,6 +46,11 @@ function comparedLive(l: LiveTask, desired: ComparableProcess): ComparableProces
   return out;
 }
 
+/** The patch from `live` to `desired`, each `replace` carrying the live value it replaces. */
+function patchOf(live: ComparableProcess, desired: ComparableProcess): PatchOperation[] {
+  return (compare(live, desired) as PatchOperation[]).map((op) => (op.op === 'replace' ? { ...op, oldValue: getValueByPointer(live, op.path) as unknown } : op));
+}
+
 /** Diffs every task; drifts are sorted by task name. */
 export function diff(desired: readonly DesiredSide[], live: readonly LiveTask[]): Drift[] {
   const liveByName = new Map(live.map((l) => [l.name, l]));
@@ -56,7 +61,7 @@ export function diff(desired: readonly DesiredSide[], live: readonly LiveTask[])
       out.push({ task: d.name, kind: 'missing', patch: [], unhealthy: [] });
       continue;
     }
-    const patch = sortOps(redactPatch(compare(comparedLive(l, d.comparable), d.comparable) as PatchOperation[]));
+    const patch = sortOps(redactPatch(patchOf(comparedLive(l, d.comparable), d.comparable)));
     out.push({ task: d.name, kind: patch.length ? 'changed' : 'in-sync', patch, unhealthy: unhealthyOf(l, d.type) });
   }
   const declared = new Set(desired.map((d) => d.name));

@@ -19,12 +19,19 @@ export function redactEnv(env: Record<string, unknown> | undefined): Record<stri
 
 const ENV_PATH = /^\/(env|env_[^/]+)(\/|$)/;
 
-/** Redacts the values of operations that touch `env` or an `env_*` block. */
+function redactAt(value: unknown, wholeMap: boolean): unknown {
+  return wholeMap && value && typeof value === 'object' ? redactEnv(value as Record<string, unknown>) : redactValue(value);
+}
+
+/** Redacts the values (and live values) of operations that touch `env` or an `env_*` block. */
 export function redactPatch(ops: readonly PatchOperation[]): PatchOperation[] {
   return ops.map((op) => {
     const m = ENV_PATH.exec(op.path);
-    if (!m || op.value === undefined) return op;
+    if (!m || (op.value === undefined && op.oldValue === undefined)) return op;
     const wholeMap = m[2] === '';
-    return { ...op, value: wholeMap && op.value && typeof op.value === 'object' ? redactEnv(op.value as Record<string, unknown>) : redactValue(op.value) };
+    const out: PatchOperation = { ...op };
+    if (op.value !== undefined) out.value = redactAt(op.value, wholeMap);
+    if (op.oldValue !== undefined) out.oldValue = redactAt(op.oldValue, wholeMap);
+    return out;
   });
 }

@@ -6,6 +6,8 @@ export interface PatchOperation {
   path: string;
   value?: unknown;
   from?: string;
+  /** For a `replace` in a diff: the live value it replaces (env values redacted like `value`). */
+  oldValue?: unknown;
 }
 
 export type DriftKind = 'missing' | 'extra' | 'changed' | 'in-sync';

@@ -83,7 +83,10 @@ describe('importEcosystem', () => {
     expect(r.errors).toEqual([]);
     const [l, s] = r.tasks;
     expect(s!.spec.process).toMatchObject({ args: "--name 'hello world' -v", node_args: '--max-old-space-size=128' });
-    expect(l!.spec.process).toMatchObject({ args: ['--name', 'hello world', ''], node_args: ['--no-warnings'], interpreter: 'none', interpreter_args: '--x' });
+    expect(l!.spec.process).toMatchObject({ args: ['--name', 'hello world', ''], node_args: ['--no-warnings'], interpreter: 'none' });
+    // node_args and interpreter_args are one option: PM2 uses node_args, and render takes one of them only.
+    expect(l!.spec.process.interpreter_args).toBeUndefined();
+    expect(r.warnings).toEqual(['app "l": "node_args" and "interpreter_args" are one PM2 option (node_args); kept "node_args", the one PM2 uses, dropped "interpreter_args"']);
   });
 
   it('makes cwd relative to the manifest folder and an absolute script inside it relative to cwd', () => {
@@ -176,7 +179,7 @@ describe('importEcosystem', () => {
   it('warns about an absolute script outside the ecosystem file\'s folder, which render will refuse', () => {
     const r = only({ apps: [{ name: 'sleeper', script: '/bin/sleep', interpreter: 'none' }, { name: 'inside', cwd: 'app', script: '/srv/shop/bin/x.js' }] });
     expect(r.errors).toEqual([]);
-    expect(r.warnings).toEqual(['app "sleeper": script "/bin/sleep" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, or name a command on PATH)']);
+    expect(r.warnings).toEqual(['app "sleeper": script "/bin/sleep" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, name a command on PATH, or pass --allow-root /bin)']);
     expect(r.tasks.find((t) => t.metadata.name === 'inside')!.spec.process).toMatchObject({ cwd: '../app', script: '/srv/shop/bin/x.js' });
   });
 

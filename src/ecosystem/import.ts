@@ -10,6 +10,9 @@ import { API_VERSION, type BuildSpec, type EnvironmentManifest, type TaskManifes
 import { deployPath, readDeploy, sharedBuild } from './deploy.js';
 import { readSchema } from '../validate/schema.js';
 import { PROCESS_ALIASES } from '../render/process.js';
+import { isInlineCommand } from '../domain/script.js';
+import { environmentNameOf } from '../domain/environment-name.js';
+import { canonicalOptions, scriptOf, type CanonicalOptions } from './aliases.js';
 
 export interface ImportOptions {
   /** Absolute folder the ecosystem file lives in: relative paths in it start there. */
@@ -75,18 +78,59 @@ function envBlock(env: Record<string, unknown>, label: string, block: string, re
   return out;
 }
 
+/** Notes and warnings about options written under several keys or under a name pm2-gitops does not read. */
+function reportAliases(label: string, canonical: CanonicalOptions, result: ImportResult): void {
+  for (const c of canonical.conflicts) {
+    result.warnings.push(`${label}: ${[c.kept, ...c.dropped].map((k) => `"${k}"`).join(' and ')} are one PM2 option (${c.option}); kept "${c.kept}", the one PM2 uses, dropped ${c.dropped.map((k) => `"${k}"`).join(', ')}`);
+  }
+  for (const [key, option] of canonical.renamed) result.notes.push(`${label}: option "${key}" written as "${option}", PM2's own name for it`);
+}
+
+/**
+ * An inline command (a script with a space) runs through `bash -c`: PM2 puts
+ * `-c script` in place of the args and gives bash to the interpreter, so args
+ * never reached the program and an interpreter other than none could not
+ * have run it; both are dropped (render refuses them), with a warning.
+ */
+function inlineCommand(process: Record<string, unknown>, label: string, result: ImportResult): void {
+  const why = `PM2 runs script "${String(process.script)}" (it has a space) through bash -c`;
+  if (process.args !== undefined) {
+    delete process.args;
+    result.warnings.push(`${label}: args dropped: ${why} and passes it no args; write the arguments into the command`);
+  }
+  for (const key of ['interpreter', 'exec_interpreter', 'execInterpreter']) {
+    if (process[key] === undefined || process[key] === 'none') continue;
+    result.warnings.push(`${label}: ${key} "${String(process[key])}" dropped: ${why}, which no interpreter runs`);
+    delete process[key];
+  }
+}
+
+/**
+ * The task's cwd, relative to the manifest folder; a cwd outside both the
+ * ecosystem file's folder and the manifest folder stays absolute, as written,
+ * with a warning: render takes it only under --allow-root.
+ */
+function cwdOf(appCwd: string, app: Record<string, unknown>, label: string, opts: ImportOptions, result: ImportResult): string {
+  const outside = [opts.sourceDir, opts.outDir].every((dir) => posix.relative(dir, appCwd).startsWith('..'));
+  if (!outside || typeof app.cwd !== 'string') return posix.relative(opts.outDir, appCwd) || '.';
+  result.warnings.push(`${label}: cwd "${app.cwd}" is outside the folder of the ecosystem file; render refuses it unless you pass --allow-root ${appCwd} (its code is then the operator's, not delivered from git)`);
+  return appCwd;
+}
+
 function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Set<string>, result: ImportResult): TaskManifest | undefined {
   const name = taskNameOf(app);
   const label = `app "${String(app.name ?? name)}"`;
   if (typeof app.name === 'string' && app.name !== name) result.warnings.push(`${label}: renamed to "${name}" (task names are lowercase letters, digits and dashes)`);
-  const script = app.script ?? app.exec;
+  const script = scriptOf(app);
   if (typeof script !== 'string' || !script) {
     result.errors.push(`${label}: "script" is missing; expected the path of the program to run`);
     return undefined;
   }
+  const canonical = canonicalOptions(app);
+  reportAliases(label, canonical, result);
   const process: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(app)) {
-    if ((/^env_/.test(key) && value && typeof value === 'object') || key === 'exec') continue;
+  for (const [key, value] of Object.entries(canonical.options)) {
+    if (/^env_/.test(key) && value && typeof value === 'object') continue;
     if (DROPPED.has(key)) continue;
     if (!known.has(key) && !(key in PROCESS_ALIASES)) {
       result.warnings.push(`${label}: option "${key}" is not a PM2 app option pm2-gitops knows; dropped`);
@@ -101,14 +145,14 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
     result.warnings.push(`${label}: append_env_to_name: pm2 start --env <name> would name the app "${String(app.name ?? name)}-<name>"; every Environment names it "${name}"`);
   }
   process.script = script;
+  if (isInlineCommand(script)) inlineCommand(process, label, result);
   const appCwd = typeof app.cwd === 'string' ? posix.resolve(opts.sourceDir, app.cwd) : opts.sourceDir;
-  const cwd = posix.relative(opts.outDir, appCwd) || '.';
-  process.cwd = cwd;
-  if (posix.isAbsolute(script) && isPathLike(script)) {
+  process.cwd = cwdOf(appCwd, app, label, opts, result);
+  if (posix.isAbsolute(script) && isPathLike(script) && !isInlineCommand(script)) {
     const rel = posix.relative(appCwd, script);
     if (!rel.startsWith('..')) process.script = rel;
     else if ([opts.sourceDir, opts.outDir].every((dir) => posix.relative(dir, script).startsWith('..'))) {
-      result.warnings.push(`${label}: script "${script}" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, or name a command on PATH)`);
+      result.warnings.push(`${label}: script "${script}" is outside the folder of the ecosystem file; render accepts only scripts inside the repository (copy it in, name a command on PATH, or pass --allow-root ${posix.dirname(script)})`);
     }
   }
   return {
@@ -208,13 +252,20 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
     spec: { resources: ['../../base'], namespace, ...(patches?.length ? { patches } : {}) },
   });
   result.environments.push(environment(opts.environment));
+  const named = new Map<string, string>();
   for (const [envName, list] of [...overlays.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    const name = envName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+    const name = environmentNameOf(envName);
+    const source = list.some((o) => o.env) ? `env_${envName}` : deployPath(envName, 'post-deploy');
     if (name === opts.environment) {
-      const source = list.some((o) => o.env) ? `env_${envName}` : deployPath(envName, 'post-deploy');
       result.errors.push(`${source} would become an Environment named "${name}", the name of the default one; pass another --env`);
       continue;
     }
+    const other = named.get(name);
+    if (other !== undefined) {
+      result.errors.push(`${other} and ${source} would both become the Environment "${name}"; rename one of them`);
+      continue;
+    }
+    named.set(name, source);
     result.environments.push(environment(name, list.map((o) => ({
       target: { name: o.task },
       merge: { spec: { ...(o.env ? { process: { env: o.env } } : {}), ...(o.build ? { build: o.build } : {}) } },

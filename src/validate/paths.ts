@@ -7,6 +7,7 @@
 import { posix } from 'node:path';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { TaskManifest } from '../domain/manifest.js';
+import { isInlineCommand } from '../domain/script.js';
 import { reportAt } from './report.js';
 import type { RuleContext, TaskOrigin } from './rules.js';
 
@@ -125,6 +126,22 @@ const SCRIPT_EXTENSIONS = /\.(c?js|mjs|ts|cts|mts|py|sh|rb|php)$/;
 
 const ALLOWED = 'expected a path inside it, or under a folder allowed with --allow-root DIR';
 
+/**
+ * An inline command (a script with a space) is run by PM2 as `bash -c script`:
+ * PM2 replaces the app's args by `-c script`, and an interpreter would be
+ * given `bash` as its program. Both would be declared without taking effect.
+ */
+function checkInlineCommand(o: TaskOrigin, written: Record<string, unknown>, key: string, ctx: RuleContext, out: Diagnostic[]): void {
+  const proc = o.task.process;
+  const why = `PM2 runs a script with a space (${key.slice('/spec/process/'.length)} "${proc.script}") as an inline command, through bash -c`;
+  if (proc.args !== undefined) out.push(reportAt(o, ctx, '/spec/process/args', `args never reach an inline command: ${why}, in place of the args; write the arguments into the command`));
+  const interpreter = proc.exec_interpreter;
+  if (interpreter !== undefined && interpreter !== 'none') {
+    const pointer = 'interpreter' in written ? '/spec/process/interpreter' : '/spec/process/exec_interpreter';
+    out.push(reportAt(o, ctx, pointer, `an inline command takes no interpreter: ${why}; remove the interpreter, or name a file as script`));
+  }
+}
+
 /** Resolves and checks `cwd`, rewriting it to its repository-relative form; undefined when it may not be used. */
 function checkCwd(o: TaskOrigin, ctx: RuleContext, guard: PathGuard, out: Diagnostic[]): string | undefined {
   const proc = o.task.process;
@@ -156,6 +173,10 @@ export function checkPaths(o: TaskOrigin, manifest: TaskManifest, ctx: RuleConte
   const written = (manifest.spec?.process ?? {}) as Record<string, unknown>;
   const key = 'script' in written ? '/spec/process/script' : '/spec/process/exec';
   const script = proc.script;
+  if (isInlineCommand(script)) {
+    checkInlineCommand(o, written, key, ctx, out);
+    return; // a command line bash runs in cwd: no file to look for
+  }
   const isCommand = !script.includes('/') && !SCRIPT_EXTENSIONS.test(script) && !(exists(posix.join(cwd, script), ctx) ?? false);
   if (isCommand) return; // a program on PATH, such as `sleep` or `npm`
   const at = place(cwd, script, ctx);
