@@ -124,6 +124,7 @@ function planTaskOf(r: ResolvedTask): PlanTask {
 function execTaskOf(r: ResolvedTask): ExecTask {
   return {
     name: r.task.name,
+    ...(r.task.pm2Name !== undefined ? { pm2Name: r.task.pm2Name } : {}),
     type: r.task.type,
     dependsOn: r.task.dependsOn,
     instances: Number(r.comparable.instances),
