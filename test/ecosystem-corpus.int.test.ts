@@ -224,8 +224,9 @@ async function migrate(c: CorpusCase, expect: ExpectStatic): Promise<void> {
     expect.soft(r.code, `apply\n${r.stderr.slice(-3000)}`).toBe(0);
     const list = r.code === 0 ? await settled(b, c.count, `apply of ${c.env}`) : await b.jlist();
     // Delivered code runs from a link to its build (…/links/<namespace>/<task>, then the same
-    // path below it as in the repository): map it back to the folder pm2 start ran it from.
-    const link = new RegExp(`^${escape(join(b.home, 'pm2-gitops', 'links'))}/[^/]+/[^/]+`);
+    // path below it as in the repository), and relative log files go to the same path below
+    // …/files/<namespace>/<task> (README, "Delivery"): map both back to the folder pm2 start used.
+    const link = new RegExp(`^${escape(join(b.home, 'pm2-gitops'))}/(?:links|files)/[^/]+/[^/]+`);
     const roots = new Map<string, string>();
     for (const p of list) {
       const cwd = String(p.pm2_env.pm_cwd);
