@@ -19,7 +19,7 @@ import { CODE_KEY, type LiveTask } from './domain/live.js';
 import type { DesiredState } from './domain/manifest.js';
 import type { Action, ActionResult, Drift, Plan } from './domain/plan.js';
 import { diff } from './diff/diff.js';
-import { adopt } from './live/adopt.js';
+import { adopt, inPlaceMarker } from './live/adopt.js';
 import { WORKER_VARIANTS } from './live/normalize.js';
 import { readLive, resolveDesired, type DeliveredCode, type ResolvedTask } from './live/read.js';
 import { plan, type PlanTask } from './plan/plan.js';
@@ -158,7 +158,7 @@ export function codeStates(delivered: readonly ResolvedTask[], resolved: readonl
     if (!desired) continue;
     const l = liveByName.get(d.task.name);
     const state: TaskCodeState = { task: d.task.name, desired };
-    if (adopted.has(d.task.name) && l && !l.marker) state.adopted = true;
+    if (adopted.has(d.task.name) && l && inPlaceMarker(l)) state.adopted = true;
     else if (l && l.instances.length) {
       const running = typeof l.process[CODE_KEY] === 'string' ? l.process[CODE_KEY] as string : undefined;
       if (running) state.running = running;

@@ -24,6 +24,9 @@ const PM2_ONLY_KEYS: ReadonlySet<string> = new Set([
   'pm_uptime', 'pmx_module', 'unique_id', 'restart_time', 'unstable_restarts', 'prev_restart_delay',
   'km_link', 'vizion_running', '_pm2_version',
   'PM2_USAGE', 'PM2_JSON_PROCESSING', 'PM2_INTERACTOR_PROCESSING',
+  // The marker of a process pm2-gitops started (JSON text, see formatMarker): a pm2-gitops
+  // run by such a process would otherwise pass it on in every app's env, over the app's own.
+  'pm2_gitops',
 ]);
 
 /** Prefixes only PM2 uses (its agent's actions and metrics). */

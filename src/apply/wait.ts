@@ -2,6 +2,7 @@
  * Readiness waits (thin shell over PM2 and probes): a service is ready when all
  * its workers are online and stable and its probe answers; a job when it exited 0.
  */
+import { hasExited } from '../domain/live.js';
 import type { HealthSpec } from '../domain/manifest.js';
 import type { Clock, Prober } from './ops.js';
 import type { LiveSnapshot } from './snapshot.js';
@@ -61,14 +62,14 @@ export async function waitService(t: WaitTarget, live: LiveSnapshot, prober: Pro
   return { ok: false, detail: `not healthy after ${t.health?.timeoutSeconds ?? DEFAULT_SERVICE_TIMEOUT_S}s: ${last}` };
 }
 
-/** Waits until a job's process exits; ok when every instance exited 0. */
+/** Waits until a job's processes exited (whatever PM2 shows next, see hasExited); ok when every instance exited 0. */
 export async function waitJob(t: WaitTarget, live: LiveSnapshot, clock: Clock): Promise<Readiness> {
   const timeout = t.health?.timeoutSeconds ?? DEFAULT_JOB_TIMEOUT_S;
   const deadline = clock.now() + timeout * 1000;
   while (clock.now() < deadline) {
     const procs = await live.of(t.namespace, t.name, t.since);
     if (procs.length === 0) return { ok: false, detail: 'job process disappeared' };
-    const finished = procs.every((p) => p.pm2_env.status === 'stopped' || p.pm2_env.status === 'errored');
+    const finished = procs.every((p) => hasExited(String(p.pm2_env.status)));
     if (finished) {
       const bad = procs.find((p) => p.pm2_env.status === 'errored' || Number(p.pm2_env.exit_code ?? 0) !== 0);
       return bad

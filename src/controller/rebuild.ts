@@ -7,7 +7,8 @@
  */
 import type { Logger } from '../adapters/logger.js';
 import type { Pm2Client } from '../adapters/pm2.js';
-import type { Pm2Entry } from '../domain/live.js';
+import { MARKER_KEY, type Pm2Entry } from '../domain/live.js';
+import { parseMarker } from '../live/normalize.js';
 import type { EvidenceReport } from '../report/evidence.js';
 import type { StatusRepo } from '../report/status-repo.js';
 import { digest } from '../report/canonical.js';
@@ -39,8 +40,8 @@ export function memoryFromEvidence(reports: readonly EvidenceReport[], host: str
 export function revisionsFromMarkers(entries: readonly Pm2Entry[]): Map<string, string> {
   const newest = new Map<string, { revision: string; at: number }>();
   for (const e of entries) {
-    const marker = e.pm2_env.pm2_gitops as { environment?: unknown; revision?: unknown } | undefined;
-    if (!marker || typeof marker.environment !== 'string' || typeof marker.revision !== 'string' || !marker.revision) continue;
+    const marker = parseMarker(e.pm2_env[MARKER_KEY]);
+    if (!marker?.environment || !marker.revision) continue;
     const at = Number(e.pm2_env.pm_uptime ?? 0);
     const seen = newest.get(marker.environment);
     if (!seen || at > seen.at) newest.set(marker.environment, { revision: marker.revision, at });

@@ -27,6 +27,14 @@ describe('diff', () => {
     done.instances[0]!.exitCode = 0;
     expect(diff([{ name: 'j', type: 'job', comparable: {} }], [done])[0]!.unhealthy).toEqual([]);
   });
+
+  it('[import-job-waiting-restart] counts a job waiting restart by its exit code, as PM2 shows it after the exit', () => {
+    const done = live('j', {}, 'waiting restart');
+    done.instances[0]!.exitCode = 0;
+    expect(diff([{ name: 'j', type: 'job', comparable: {} }], [done])[0]!.unhealthy).toEqual([]);
+    done.instances[0]!.exitCode = 1;
+    expect(diff([{ name: 'j', type: 'job', comparable: {} }], [done])[0]!.unhealthy).toEqual([{ pmId: 1, status: 'waiting restart', exitCode: 1 }]);
+  });
 });
 
 describe('diff of env_* blocks', () => {

@@ -3,7 +3,7 @@
  * name, with an RFC 6902 patch from live to desired (env values redacted).
  */
 import fastJsonPatch from 'fast-json-patch';
-import type { ComparableProcess, LiveTask } from '../domain/live.js';
+import { hasExited, type ComparableProcess, type LiveTask } from '../domain/live.js';
 import type { Drift, PatchOperation } from '../domain/plan.js';
 import { redactPatch } from './redact.js';
 
@@ -20,7 +20,7 @@ const HEALTHY_SERVICE = new Set(['online', 'launching']);
 
 function unhealthyOf(live: LiveTask, type: 'service' | 'job'): Drift['unhealthy'] {
   return live.instances
-    .filter((i) => (type === 'job' ? i.status === 'errored' || (i.status === 'stopped' && i.exitCode !== undefined && i.exitCode !== 0) : !HEALTHY_SERVICE.has(i.status)))
+    .filter((i) => (type === 'job' ? i.status === 'errored' || (hasExited(i.status) && i.exitCode !== undefined && i.exitCode !== 0) : !HEALTHY_SERVICE.has(i.status)))
     .map((i) => ({ pmId: i.pmId, status: i.status, ...(i.exitCode !== undefined ? { exitCode: i.exitCode } : {}) }));
 }
 

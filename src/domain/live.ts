@@ -12,7 +12,10 @@ export interface Pm2Entry {
   pm2_env: Record<string, unknown>;
 }
 
-/** What pm2-gitops stores on every process it starts (kept in pm2_env, never in the process env). */
+/** The pm2_env key of the marker pm2-gitops stores on every process it starts. */
+export const MARKER_KEY = 'pm2_gitops';
+
+/** What pm2-gitops stores on every process it starts (in pm2_env under MARKER_KEY, as JSON text; never in the app's env). */
 export interface ManagedMarker {
   environment: string;
   task: string;
@@ -26,6 +29,17 @@ export interface ManagedMarker {
 }
 
 export type ProcessStatus = 'online' | 'launching' | 'stopping' | 'stopped' | 'errored' | 'one-launch-status' | 'waiting restart' | string;
+
+/**
+ * Whether a process in this PM2 status has exited and is not running: `stopped`,
+ * `errored`, or `waiting restart`, which PM2 shows after the exit of an app with
+ * a `restart_delay` (lib/God.js handleExit), also when `autorestart: false`
+ * means the restart never comes. A job (never autorestarted) in any of them has
+ * finished; its exit code says how.
+ */
+export function hasExited(status: ProcessStatus): boolean {
+  return status === 'stopped' || status === 'errored' || status === 'waiting restart';
+}
 
 /** One PM2 process (one worker of a cluster app). */
 export interface LiveInstance {

@@ -46,14 +46,24 @@ export interface AdoptInput {
 }
 
 /**
+ * Whether a live task may run where `pm2 start` left it: no marker, or the
+ * marker of a run pm2-gitops made in place (no code digest), as the one more
+ * run of an adopted job is; otherwise its next pass would deliver and run it
+ * again although neither its spec nor its code changed.
+ */
+export function inPlaceMarker(l: LiveTask): boolean {
+  return l.marker === undefined || l.marker.codeDigest === undefined;
+}
+
+/**
  * The resolved tasks with those whose live processes are adopted compared in
  * place (their comparable and app as resolved in the repository, no code
- * digest): a process without a marker, matching its task's options where it
+ * digest): a process without a marker (or with one of a run in place), matching its task's options where it
  * runs, and whose code did not change since it was adopted.
  */
 export function adopt(input: AdoptInput): ResolvedTask[] {
   const liveByName = new Map(input.live.map((l) => [l.name, l]));
-  const candidates = input.resolved.filter((r) => { const l = liveByName.get(r.task.name); return l !== undefined && l.marker === undefined; });
+  const candidates = input.resolved.filter((r) => { const l = liveByName.get(r.task.name); return l !== undefined && inPlaceMarker(l); });
   if (candidates.length === 0) return [...input.resolved];
   let inPlace: ResolvedTask[];
   try {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Pm2Entry } from '../domain/live.js';
 import { diff } from '../diff/diff.js';
 import { plan } from '../plan/plan.js';
-import { instanceCount, normalizeAppConfig, normalizeLive, WORKER_VARIANTS } from './normalize.js';
+import { formatMarker, instanceCount, normalizeAppConfig, normalizeLive, parseMarker, WORKER_VARIANTS } from './normalize.js';
 
 const entry = (pmId: number | string, name: string, namespace: string, over: Record<string, unknown> = {}): Pm2Entry => ({
   name,
@@ -32,6 +32,16 @@ describe('normalizeLive', () => {
       max_memory_restart: 314572800, autorestart: true, vizion: true, env: { PORT: '4000' },
     });
     expect(tasks[1]!.instances[0]).toMatchObject({ status: 'stopped', exitCode: 0, restarts: 2 });
+  });
+
+  it('[import-pwd-env] reads the marker as the JSON text pm2-gitops stores, and as the object earlier versions stored', () => {
+    const marker = { environment: 'p', task: 'api', revision: 'r', envKeys: ['PORT'], specDigest: 'd' };
+    expect(parseMarker(formatMarker(marker))).toEqual(marker);
+    expect(typeof formatMarker(marker)).toBe('string');
+    expect(parseMarker(marker)).toEqual(marker);
+    const [task] = normalizeLive([entry(0, 'api', 'p', { pm2_gitops: formatMarker(marker) })], 'p');
+    expect(task!.marker).toEqual(marker);
+    for (const other of ['not json', '"api"', '{"environment":"p"}', 42, null]) expect(parseMarker(other)).toBeUndefined();
   });
 
   it('compares env keys named by the marker even when the manifest dropped them', () => {

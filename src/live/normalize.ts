@@ -2,7 +2,7 @@
  * normalize (pure): PM2 process entries → one LiveTask per app name, and a
  * PM2-resolved app configuration → the comparable shape both sides share.
  */
-import { CODE_KEY, type ComparableProcess, type LiveInstance, type LiveTask, type ManagedMarker, type Pm2Entry } from '../domain/live.js';
+import { CODE_KEY, MARKER_KEY, type ComparableProcess, type LiveInstance, type LiveTask, type ManagedMarker, type Pm2Entry } from '../domain/live.js';
 
 /**
  * App options compared as PM2 stores them. Paths, interpreter, mode, count and
@@ -91,8 +91,23 @@ export function instanceCount(instances: unknown, cpus: number): number {
   return n;
 }
 
-function markerOf(env: Record<string, unknown>): ManagedMarker | undefined {
-  const m = env.pm2_gitops;
+/**
+ * The marker as pm2-gitops stores it on a process: JSON text, not an object,
+ * because PM2 copies every key of pm2_env into a cluster worker's process.env
+ * (lib/ProcessContainer.js), where an object reads "[object Object]". A fork
+ * process gets it too (PM2 copies the scalars), so every process can tell
+ * which environment, task and revision started it.
+ */
+export function formatMarker(marker: ManagedMarker): string {
+  return JSON.stringify(marker);
+}
+
+/** The marker of a process (JSON text, or the object earlier versions stored), or undefined when it has none. */
+export function parseMarker(value: unknown): ManagedMarker | undefined {
+  let m = value;
+  if (typeof m === 'string') {
+    try { m = JSON.parse(m) as unknown; } catch { return undefined; } // not ours: an unmanaged process
+  }
   if (!m || typeof m !== 'object') return undefined;
   const marker = m as Partial<ManagedMarker>;
   if (typeof marker.task !== 'string') return undefined;
@@ -104,6 +119,10 @@ function markerOf(env: Record<string, unknown>): ManagedMarker | undefined {
     ...(typeof marker.specDigest === 'string' ? { specDigest: marker.specDigest } : {}),
     ...(typeof marker.codeDigest === 'string' ? { codeDigest: marker.codeDigest } : {}),
   };
+}
+
+function markerOf(env: Record<string, unknown>): ManagedMarker | undefined {
+  return parseMarker(env[MARKER_KEY]);
 }
 
 function instanceOf(entry: Pm2Entry): LiveInstance {

@@ -8,11 +8,11 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Pm2Client } from '../adapters/pm2.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import { ValidationError } from '../domain/errors.js';
-import { CODE_KEY, type ComparableProcess, type LiveTask, type ManagedMarker } from '../domain/live.js';
+import { CODE_KEY, MARKER_KEY, type ComparableProcess, type LiveTask, type ManagedMarker } from '../domain/live.js';
 import { pm2NameOf, type DesiredState, type DesiredTask } from '../domain/manifest.js';
 import { movePaths } from '../delivery/deliver.js';
 import { digest } from '../report/canonical.js';
-import { instanceCount, normalizeAppConfig, normalizeLive } from './normalize.js';
+import { formatMarker, instanceCount, normalizeAppConfig, normalizeLive } from './normalize.js';
 
 /** A desired task with the PM2 app configuration that starts it and its comparable form. */
 export interface ResolvedTask {
@@ -121,7 +121,7 @@ export function resolveDesired(state: DesiredState, pm2: Pm2Client, ctx: Resolve
     }
     current.set(key, r);
     const marker: ManagedMarker = { environment: state.environment, task: task.name, revision: ctx.revision, envKeys: r.envKeys, specDigest: r.specDigest, ...(code ? { codeDigest: code.codeDigest } : {}) };
-    out.push({ task, app: { ...r.resolved, pm2_gitops: marker }, comparable: r.comparable, marker });
+    out.push({ task, app: { ...r.resolved, [MARKER_KEY]: formatMarker(marker) }, comparable: r.comparable, marker });
   }
   byEnvironment.set(cacheKey, current);
   if (problems.length) throw new ValidationError(`environment ${state.environment} cannot be started by PM2`, problems);

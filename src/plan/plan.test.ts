@@ -108,6 +108,17 @@ describe('plan', () => {
     expect(p.holds).toEqual([{ task: 'j', blocking: true, reason: 'job failed with this spec and code (status stopped, exit code 3); push a fix to run it again' }]);
   });
 
+  it('[import-job-waiting-restart] a job PM2 shows waiting restart has run: exit 0 is done, another code is held', () => {
+    const marker = { environment: 'dev', task: 'j', revision: 'r1', envKeys: [], specDigest: 'd1' };
+    const job = task('j', { type: 'job' });
+    const done = live('j', proc(), { marker }, ['waiting restart']);
+    done.instances[0]!.exitCode = 0;
+    expect(planFor([job], { j: proc() }, [done])).toMatchObject({ actions: [], holds: [] });
+    const failed = live('j', proc(), { marker }, ['waiting restart']);
+    failed.instances[0]!.exitCode = 2;
+    expect(planFor([job], { j: proc() }, [failed]).holds).toEqual([{ task: 'j', blocking: true, reason: 'job failed with this spec and code (status waiting restart, exit code 2); push a fix to run it again' }]);
+  });
+
   it('orders deterministically whatever the input order', () => {
     const tasks = ['e', 'c', 'a', 'd', 'b'].map((n) => task(n, { dependsOn: n === 'a' ? ['b'] : [] }));
     const desired = Object.fromEntries(tasks.map((t) => [t.name, proc()]));

@@ -2,7 +2,7 @@
  * plan (pure): drifts + desired tasks + policy → the minimal ordered actions
  * (DESIGN.md section 3), with holds for what it deliberately leaves alone.
  */
-import { CODE_KEY, type LiveTask } from '../domain/live.js';
+import { CODE_KEY, hasExited, type LiveTask } from '../domain/live.js';
 import type { Policy, PruneLimit } from '../domain/manifest.js';
 import type { Action, Drift, Hold, Plan, PlanRefusal } from '../domain/plan.js';
 
@@ -113,7 +113,7 @@ function jobAction(task: PlanTask, drift: Drift, live: LiveTask | undefined, inp
   if (drift.kind === 'missing' || !live) return { ...base, action: 'create', reason: 'job has not run with this spec and code' };
   const marker = live.marker;
   if (drift.kind === 'changed' || marker?.specDigest !== task.specDigest) return { ...base, action: 'restart', reason: `job ${drift.kind === 'changed' ? describeChange(drift) : 'spec changed'}; run it again` };
-  const failed = live.instances.find((i) => i.status === 'errored' || (i.status === 'stopped' && i.exitCode !== undefined && i.exitCode !== 0));
+  const failed = live.instances.find((i) => i.status === 'errored' || (hasExited(i.status) && i.exitCode !== undefined && i.exitCode !== 0));
   if (failed) return { task: task.name, blocking: true, reason: `job failed with this spec and code (status ${failed.status}${failed.exitCode !== undefined ? `, exit code ${failed.exitCode}` : ''}); push a fix to run it again` };
   return undefined;
 }

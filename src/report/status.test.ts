@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveTask } from '../domain/live.js';
 import { parseStatus } from './status-parse.js';
-import { buildStatus, clip, codeCell, STATUS_MAX_BYTES, statusRows, type StatusInput } from './status.js';
+import { buildStatus, clip, codeCell, shapeOf, STATUS_MAX_BYTES, statusRows, type StatusInput } from './status.js';
 
 function input(over: Partial<StatusInput> = {}): StatusInput {
   return {
@@ -106,5 +106,17 @@ describe('clip', () => {
     const cut = clip('ü'.repeat(100), 21);
     expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(21);
     expect(cut.endsWith(' …')).toBe(true);
+  });
+});
+
+describe('shapeOf', () => {
+  const job = (status: string, exitCode: number): LiveTask => ({
+    name: 'j', namespace: 'dev', process: {}, instances: [{ pmId: 0, pid: 0, status, restarts: 0, startedAt: 0, unstableRestarts: 0, exitCode }],
+  });
+  it('[import-job-waiting-restart] a job PM2 shows waiting restart after its exit is completed (exit 0) or errored', () => {
+    expect(shapeOf(job('waiting restart', 0), 'job')).toBe('completed');
+    expect(shapeOf(job('waiting restart', 1), 'job')).toBe('errored');
+    expect(shapeOf(job('stopped', 0), 'job')).toBe('completed');
+    expect(shapeOf(job('waiting restart', 0), 'service')).toBe('starting');
   });
 });

@@ -5,7 +5,7 @@
  * file stays under STATUS_MAX_BYTES whatever the reconcile found.
  */
 import type { Conditions, FailureReason } from '../domain/failure.js';
-import type { LiveTask } from '../domain/live.js';
+import { hasExited, type LiveTask } from '../domain/live.js';
 import type { ActionResult, Hold } from '../domain/plan.js';
 import type { Outcome, Provenance, Precedence } from './evidence.js';
 
@@ -93,7 +93,7 @@ export function shapeOf(live: LiveTask | undefined, type: 'service' | 'job'): Sh
   if (!live || live.instances.length === 0) return 'missing';
   const statuses = live.instances.map((i) => i.status);
   if (statuses.some((s) => s === 'errored')) return 'errored';
-  if (type === 'job' && statuses.every((s) => s === 'stopped')) {
+  if (type === 'job' && statuses.every((s) => hasExited(s))) {
     return live.instances.every((i) => (i.exitCode ?? 0) === 0) ? 'completed' : 'errored';
   }
   if (statuses.some((s) => s === 'stopping')) return 'stopping';
