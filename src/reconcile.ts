@@ -231,7 +231,12 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
         const d = deliveries.get(action.task);
         if (stateDir && d && action.action !== 'delete') switchLink({ stateDir, env: state.namespace, task: action.task, codeDigest: d.code.codeDigest });
       },
-      afterDelete: (action) => { if (stateDir) removeLink({ stateDir, env: state.namespace, task: action.task }); },
+      afterDelete: (action) => {
+        // A code link is named after the task that started the processes (their marker): an undeclared process
+        // pm2-gitops never started has none, and the link of a task still declared (its processes had another PM2 name) stays.
+        const task = live.find((l) => l.name === action.task)?.marker?.task;
+        if (stateDir && task !== undefined && !state.tasks.some((t) => t.name === task)) removeLink({ stateDir, env: state.namespace, task });
+      },
       plan: thePlan,
       tasks: resolved.map(execTaskOf),
       live,
@@ -246,7 +251,9 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     });
     const after = await readLive(deps.pm2, state);
     if (stateDir) {
-      const gc = await collectBuilds({ stateDir, keep: input.delivery?.keepBuilds });
+      // What ran before this apply is the last good revision's code (a rollback links it again), and what runs now: both are kept whatever --keep-builds says.
+      const protect = [...live, ...after].flatMap((l) => (l.marker?.codeDigest ? [{ task: l.name, codeDigest: l.marker.codeDigest }] : []));
+      const gc = await collectBuilds({ stateDir, keep: input.delivery?.keepBuilds, protect });
       if (gc.removed.length) logger.info({ removed: gc.removed.length }, 'removed old builds');
     }
     const code = codeStates(delivered, resolved, after);

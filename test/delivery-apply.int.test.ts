@@ -6,13 +6,13 @@
  * revert reuses the kept build, jobs run once per spec and code, and a
  * terminal shows each step as it starts and ends.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli, run } from './helpers/cli.js';
 import { waitFor } from './helpers/controller.js';
-import { appFiles, FAILING_BUILD_JS, get, greetFiles, load, logLines, webLockfile } from './helpers/delivery-app.js';
+import { answersOf, appFiles, FAILING_BUILD_JS, greetFiles, load, logLines, pidsByTask, webLockfile } from './helpers/delivery-app.js';
 import { git, gitFixture } from './helpers/git.js';
 import { parseReport } from './helpers/manifests.js';
 import { isolatedPm2 } from './helpers/pm2.js';
@@ -38,19 +38,8 @@ const apply = async (extra: string[] = []) => {
   return { ...r, report: r.stdout.trim().startsWith('{') ? parseReport(r.stdout, r.stderr) : undefined };
 };
 
-/** pm_id → pid of each task's processes. */
-async function pids(): Promise<Record<string, number[]>> {
-  const out: Record<string, number[]> = {};
-  for (const p of await pm2.jlist()) (out[p.name] ??= []).push(p.pid);
-  return out;
-}
-
-/** Every answer of the web app over `n` requests (both workers get some). */
-async function answers(n = 12): Promise<Set<string>> {
-  const seen = new Set<string>();
-  for (let i = 0; i < n; i++) seen.add(await get(PORT));
-  return seen;
-}
+const pids = (): Promise<Record<string, number[]>> => pidsByTask(pm2);
+const answers = (n?: number): Promise<Set<string>> => answersOf(PORT, n);
 
 beforeAll(async () => {
   repo.commit('web v1', appFiles({ port: PORT, stepsLog, jobLog }, 'v1'));
@@ -176,4 +165,21 @@ describe('delivery with apply', () => {
     expect(text).not.toContain('tok-7f3a9c2e5b');
     expect(await answers()).toEqual(new Set(['hey v2']));
   }, 180_000);
+
+  it('[delivery-gc] with --keep-builds 1 the build that ran before an apply is kept for a rollback, then collected', async () => {
+    const builds = (): string[] => readdirSync(join(pm2.home, 'pm2-gitops', 'builds', 'web')).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort();
+    const before = builds();
+    repo.commit('web v5', { 'deploy/apps/web/src/version.txt': 'v5\n' });
+    expect((await apply(['--keep-builds', '1'])).code).toBe(0);
+    const afterFirst = builds();
+    expect(afterFirst).toHaveLength(2);
+    const previous = afterFirst.filter((d) => before.includes(d));
+    expect(previous).toHaveLength(1);
+    repo.commit('web v6', { 'deploy/apps/web/src/version.txt': 'v6\n' });
+    expect((await apply(['--keep-builds', '1'])).code).toBe(0);
+    const afterSecond = builds();
+    expect(afterSecond).toHaveLength(2);
+    expect(afterSecond).not.toContain(previous[0]);
+    expect(await answers()).toEqual(new Set(['hey v6']));
+  }, 120_000);
 });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli } from './helpers/cli.js';
 import { controllerWait, startController, type RunningController } from './helpers/controller.js';
-import { APP_ROOT, appFiles, FAILING_BUILD_JS, get, logLines, SERVER_SRC, webLockfile } from './helpers/delivery-app.js';
+import { answersOf, APP_ROOT, appFiles, FAILING_BUILD_JS, logLines, pidsByTask, SERVER_SRC, webLockfile } from './helpers/delivery-app.js';
 import { git, gitFixture } from './helpers/git.js';
 import { parseReport } from './helpers/manifests.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
@@ -37,17 +37,8 @@ const startOn = (p: IsolatedPm2): RunningController =>
   startController({ repo: repo.remote, env: envOf(p), stateDir: join(p.home, 'pm2-gitops'), args: ['--path', APP_ROOT, '--env', 'dev', '--resync', '1s'] });
 const converged = (sha: string) => waitFor(`converged at ${sha.slice(0, 12)}`, () => { try { const s = statusText(); return s.includes(`\`${sha}\``) && s.includes('| result | converged |') && s; } catch { return false; } }, 60_000);
 
-async function pids(): Promise<Record<string, number[]>> {
-  const out: Record<string, number[]> = {};
-  for (const p of await pm2.jlist()) (out[p.name] ??= []).push(p.pid);
-  return out;
-}
-
-async function answers(n = 12): Promise<Set<string>> {
-  const seen = new Set<string>();
-  for (let i = 0; i < n; i++) seen.add(await get(PORT));
-  return seen;
-}
+const pids = (): Promise<Record<string, number[]>> => pidsByTask(pm2);
+const answers = (n?: number): Promise<Set<string>> => answersOf(PORT, n);
 
 afterAll(async () => {
   if (ctl && ctl.child.exitCode === null) await ctl.stop();

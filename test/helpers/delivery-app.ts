@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { NPM_FLAGS } from './delivery.js';
+import type { IsolatedPm2 } from './pm2.js';
 
 /** The manifests' folder (`--path`): the apps' code lies in it, paths in manifests are relative to it. */
 export const APP_ROOT = 'deploy';
@@ -113,6 +114,20 @@ export function get(port: number, timeoutMs = 2000): Promise<string> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
+}
+
+/** Every answer of the app over `n` requests (each worker gets some). */
+export async function answersOf(port: number, n = 12): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) seen.add(await get(port));
+  return seen;
+}
+
+/** The pids of each task's processes, by task name. */
+export async function pidsByTask(pm2: IsolatedPm2): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = {};
+  for (const p of await pm2.jlist()) (out[p.name] ??= []).push(p.pid);
+  return out;
 }
 
 /** Steady load: `workers` loops of GETs until stopped; counts answers by body and failures. */
