@@ -138,9 +138,11 @@ async function roundTrip(fixture: string, file: string, opts: { count: number; p
   const out = join(work, opts.out ?? (opts.format === 'json' ? 'exported.json' : 'exported.config.js'));
   writeFileSync(out, exported.stdout);
 
+  // A JavaScript export finds its paths from its own folder, wherever pm2 runs; PM2 resolves the relative
+  // paths of a JSON file from the folder pm2 runs in, which users make the file's.
   const elsewhere = mkdtempSync(join(tmpdir(), 'pm2gt-eco-cwd-'));
   workDirs.push(elsewhere);
-  const b = await runOn(out, elsewhere, opts.count, [], opts.probe);
+  const b = await runOn(out, opts.format === 'json' ? work : elsewhere, opts.count, [], opts.probe);
   return { work, original: a.apps, exported: b.apps, exportedText: exported.stdout, answers: [a.answer, b.answer], adoption: a.meanwhile! };
 }
 

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { readEcosystemFile } from '../adapters/ecosystem-file.js';
 import { ValidationError } from '../domain/errors.js';
@@ -9,6 +10,27 @@ import type { CliIo } from './io.js';
 export interface ImportOptions { out: string; repo?: string; env: string; namespace?: string; force?: boolean; json?: boolean }
 
 const HEADER = (schema: string): string => `# yaml-language-server: $schema=${schema}\n`;
+
+/** The schemas of the pm2-gitops that runs (dist/cli/ → schemas/). */
+const OWN_SCHEMAS = fileURLToPath(new URL('../../schemas/', import.meta.url));
+
+/**
+ * The folder of the schemas the manifests under `outDir` point at: those of
+ * pm2-gitops installed in the project (`node_modules/pm2-gitops/schemas/` in
+ * `outDir` or a folder above it), else those of the pm2-gitops that runs.
+ */
+function schemaDir(outDir: string): { dir: string; installed: boolean } {
+  for (let dir = outDir; ; dir = dirname(dir)) {
+    const installed = join(dir, 'node_modules', 'pm2-gitops', 'schemas');
+    if (existsSync(join(installed, 'task.schema.json'))) return { dir: installed, installed: true };
+    if (dirname(dir) === dir) return { dir: OWN_SCHEMAS, installed: false };
+  }
+}
+
+/** The `$schema` of a manifest written to `file`: a relative path to the schema file, as editors resolve it. */
+function schemaRef(file: string, schemas: string, name: string): string {
+  return relative(dirname(file), join(schemas, name)).split(sep).join('/');
+}
 
 /** `pm2-gitops import FILE --out DIR`: writes one Task per app and the Environments. */
 export async function importCommand(opts: ImportOptions, io: CliIo, args: string[]): Promise<number> {
@@ -23,9 +45,14 @@ export async function importCommand(opts: ImportOptions, io: CliIo, args: string
   if (result.errors.length) {
     throw new ValidationError(`cannot import ${file}:\n${result.errors.map((e) => `  ${file}: ${e}`).join('\n')}`);
   }
+  const schemas = schemaDir(outDir);
+  if (!schemas.installed) {
+    io.err(`pm2-gitops: note: the manifests' $schema points at the schemas of this pm2-gitops (${schemas.dir}); with pm2-gitops installed in the project (npm install --save-dev pm2-gitops), import points at node_modules/pm2-gitops/schemas/, a path that works in every checkout\n`);
+  }
+  const manifest = (path: string, schema: string, value: unknown) => ({ path, text: HEADER(schemaRef(path, schemas.dir, schema)) + stringify(value, { lineWidth: 0 }) });
   const writes: Array<{ path: string; text: string }> = [
-    ...result.tasks.map((t) => ({ path: join(outDir, 'base', `${t.metadata.name}.yaml`), text: HEADER('https://pm2-gitops.dev/schemas/v1/task.schema.json') + stringify(t, { lineWidth: 0 }) })),
-    ...result.environments.map((e) => ({ path: join(outDir, 'environments', e.metadata.name, 'environment.yaml'), text: HEADER('https://pm2-gitops.dev/schemas/v1/environment.schema.json') + stringify(e, { lineWidth: 0 }) })),
+    ...result.tasks.map((t) => manifest(join(outDir, 'base', `${t.metadata.name}.yaml`), 'task.schema.json', t)),
+    ...result.environments.map((e) => manifest(join(outDir, 'environments', e.metadata.name, 'environment.yaml'), 'environment.schema.json', e)),
   ];
   const existing = writes.filter((w) => existsSync(w.path));
   if (existing.length && !opts.force) {

@@ -130,6 +130,7 @@ function build(): Command {
 
   sourceOptions(program.command('export').description('print an ecosystem file equivalent to an environment'))
     .addOption(new Option('--format <format>', 'module format of the output').choices(['cjs', 'esm', 'json']).default('cjs'))
+    .option('--out <file>', 'write the file there (paths relative to its folder; default: print it, paths relative to the repository root)')
     .action(lazy(async () => (await import('./export.js')).exportCommand));
 
   // Subcommands inherit the help settings; each ends with its own examples and exit codes.
@@ -144,7 +145,8 @@ function report(err: unknown): number {
   }
   if (err instanceof GitopsError) {
     io.err(`pm2-gitops: ${err.message}\n`);
-    if (err.cause instanceof Error) io.err(`  caused by: ${err.cause.message}\n`);
+    // A cause whose first line the message already carries would only repeat it (with Node's require stack, say).
+    if (err.cause instanceof Error && !err.message.includes(err.cause.message.split('\n')[0]!)) io.err(`  caused by: ${err.cause.message}\n`);
     return err.exitCode;
   }
   io.err(`pm2-gitops: internal error (this is a bug, please report it):\n${err instanceof Error ? err.stack : String(err)}\n`);

@@ -22,7 +22,7 @@ describe('import: aliases PM2 accepts', () => {
     expect(r.tasks[0]!.spec.process).toEqual({
       script: 'a.js', ignore_watch: ['node_modules', 'logs'], watch: true, max_memory_restart: '300M', kill_timeout: 4000, exec_mode: 'cluster', instances: 2, merge_logs: true, log_date_format: 'YYYY', cwd: '..',
     });
-    expect(r.notes).toContain('app "a": option "ignoreWatch" written as "ignore_watch", PM2\'s own name for it');
+    expect(r.notes).toEqual(['app "a": options written under PM2\'s own names: ignoreWatch → ignore_watch, maxMemoryRestart → max_memory_restart, killTimeout → kill_timeout, execMode → exec_mode, mergeLogs → merge_logs, logDateFormat → log_date_format']);
   });
 
   it('[import-renders] copies an option given under two names once, the value PM2 uses, with a warning', () => {

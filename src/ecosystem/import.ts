@@ -96,7 +96,7 @@ function reportAliases(label: string, canonical: CanonicalOptions, result: Impor
   for (const c of canonical.conflicts) {
     result.warnings.push(`${label}: ${[c.kept, ...c.dropped].map((k) => `"${k}"`).join(' and ')} are one PM2 option (${c.option}); kept "${c.kept}", the one PM2 uses, dropped ${c.dropped.map((k) => `"${k}"`).join(', ')}`);
   }
-  for (const [key, option] of canonical.renamed) result.notes.push(`${label}: option "${key}" written as "${option}", PM2's own name for it`);
+  if (canonical.renamed.length) result.notes.push(`${label}: options written under PM2's own names: ${canonical.renamed.map(([key, option]) => `${key} → ${option}`).join(', ')}`);
 }
 
 /**
