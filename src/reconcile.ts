@@ -148,6 +148,11 @@ function repairLinks(stateDir: string, namespace: string, deliveries: ReadonlyMa
   }
 }
 
+/** Where each delivered task's processes run from and what PM2 resolves their app against. */
+export function deliveredCodeOf(deliveries: ReadonlyMap<string, TaskDelivery>, stateDir: string, namespace: string): Map<string, DeliveredCode> {
+  return new Map([...deliveries].map(([name, d]) => [name, { cwd: resolveCwd(d), resolveRoot: d.resolveRoot, link: d.link, codeDigest: d.code.codeDigest, filesCwd: filesCwd(stateDir, namespace, d) }]));
+}
+
 /** What code each delivered task wants and what its live processes run. */
 export function codeStates(delivered: readonly ResolvedTask[], resolved: readonly ResolvedTask[], live: readonly LiveTask[]): TaskCodeState[] {
   const liveByName = new Map(live.map((l) => [l.name, l]));
@@ -189,7 +194,7 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     const deliveries = input.delivery
       ? await deliver({ stateDir: input.delivery.stateDir, state, snapshot: input.delivery.snapshot, build: input.apply, concurrency: deps.concurrency, revision: input.revision, ...(input.delivery.retryFailed ? { retryFailed: true } : {}), ...(input.delivery.onProgress ? { onProgress: input.delivery.onProgress } : {}) })
       : new Map<string, TaskDelivery>();
-    const deliveredCode = new Map<string, DeliveredCode>([...deliveries].map(([name, d]) => [name, { cwd: resolveCwd(d), resolveRoot: d.resolveRoot, link: d.link, codeDigest: d.code.codeDigest, filesCwd: filesCwd(input.delivery!.stateDir, state.namespace, d) }]));
+    const deliveredCode = input.delivery ? deliveredCodeOf(deliveries, input.delivery.stateDir, state.namespace) : new Map<string, DeliveredCode>();
     const builds: BuildReport[] = [...deliveries.values()].map((d) => ({ task: d.code.task, codeDigest: d.code.codeDigest, built: d.built, ...(d.reused !== undefined ? { reused: d.reused } : {}), ...(d.failure ? { failure: d.failure } : {}) }))
       .sort((a, b) => a.task.localeCompare(b.task));
     const cpus = deps.cpus ?? availableParallelism();

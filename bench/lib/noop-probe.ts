@@ -17,6 +17,9 @@ import type * as Read from '../../src/live/read.js';
 import type * as Load from '../../src/manifest/load.js';
 import type * as Reconcile from '../../src/reconcile.js';
 import type * as Runtime from '../../src/controller/runtime.js';
+import type * as Deliver from '../../src/delivery/deliver.js';
+import type * as ReadCode from '../../src/delivery/read-code.js';
+import type * as Session from '../../src/cli/session.js';
 
 const [root, repoDir, environment, runsArg, settings = 'controller'] = process.argv.slice(2);
 if (!root || !repoDir || !environment) throw new Error('usage: noop-probe <projectRoot> <repoDir> <environment> [runs]');
@@ -33,13 +36,20 @@ if (settings === 'controller') ((await import(dist('controller/runtime.js'))) as
 const { workingTreeRevision } = (await import(dist('adapters/git.js'))) as typeof Git;
 const { Pm2Client } = (await import(dist('adapters/pm2.js'))) as typeof Pm2;
 const { readLive, resolveDesired } = (await import(dist('live/read.js'))) as typeof Read;
-const { loadDesiredState } = (await import(dist('manifest/load.js'))) as typeof Load;
-const { reconcileOnce } = (await import(dist('reconcile.js'))) as typeof Reconcile;
+const { loadDesiredState, manifestFilePaths } = (await import(dist('manifest/load.js'))) as typeof Load;
+const { reconcileOnce, deliveredCodeOf } = (await import(dist('reconcile.js'))) as typeof Reconcile;
+const { deliver, codeTaskOf } = (await import(dist('delivery/deliver.js'))) as typeof Deliver;
+const { readWorkingTreeCode } = (await import(dist('delivery/read-code.js'))) as typeof ReadCode;
+const { defaultStateDir } = (await import(dist('cli/session.js'))) as typeof Session;
 
 const t0 = performance.now();
 const state = loadDesiredState({ repoRoot: repoDir }, environment);
 const loadMs = performance.now() - t0;
 const revision = await workingTreeRevision(repoDir, '.', state);
+// Delivered as `apply` delivers (the build store of this daemon), so that the tasks `apply` started are in sync.
+const stateDir = defaultStateDir();
+const snapshot = await readWorkingTreeCode({ dir: repoDir, stateDir, tasks: state.tasks.map(codeTaskOf), manifestFiles: manifestFilePaths({ repoRoot: repoDir }) });
+const delivery = { stateDir, snapshot };
 const pm2 = await Pm2Client.connect();
 try {
   const totals: number[] = [];
@@ -50,7 +60,7 @@ try {
   // One warm-up run (JIT, first use of the connection), then the measured runs.
   for (let i = 0; i <= runs; i++) {
     const s = performance.now();
-    const result = await reconcileOnce({ state, repoDir, revision, apply: false }, { pm2 });
+    const result = await reconcileOnce({ state, repoDir, revision, apply: false, delivery }, { pm2 });
     const ms = performance.now() - s;
     sample();
     actions = result.plan.actions.length;
@@ -63,9 +73,10 @@ try {
   // Where observe goes: the desired side (PM2's option resolution) and the live side (list + normalize).
   const resolveMs: number[] = [];
   const readMs: number[] = [];
+  const code = deliveredCodeOf(await deliver({ stateDir, state, snapshot, build: false }), stateDir, state.namespace);
   for (let i = 0; i < runs; i++) {
     let s = performance.now();
-    resolveDesired(state, pm2, { repoDir, revision });
+    resolveDesired(state, pm2, { repoDir, revision, code });
     resolveMs.push(performance.now() - s);
     s = performance.now();
     await readLive(pm2, state);

@@ -75,6 +75,12 @@ describe('pm2IdentityKeys', () => {
     expect(env).toEqual(before);
   });
 
+  it('[delivery-under-pm2] removes the marker of a process pm2-gitops started, so that it never reaches the apps it starts', () => {
+    const marker = JSON.stringify({ environment: 'ops', task: 'controller', revision: 'r1', envKeys: [] });
+    expect(pm2IdentityKeys({ ...OWN, ...FORK_PM2, pm2_gitops: marker })).toContain('pm2_gitops');
+    expect(pm2IdentityKeys({ ...OWN, pm2_gitops: marker })).toEqual(['pm2_gitops']);
+  });
+
   it('[delivery-under-pm2] knows every option of the installed PM2 by its canonical name', () => {
     const schema = require('pm2/lib/API/schema.json') as Record<string, unknown>;
     // script becomes pm_exec_path; env and env_* are objects, never copied into a fork-mode environment as text.

@@ -70,9 +70,17 @@ export interface ResolveContext {
   cacheKey?: string;
 }
 
-/** The PM2 app object (before PM2's resolution) for a desired task; `cwd` overrides the rendered one. */
+/**
+ * The PM2 app object (before PM2's resolution) for a desired task; `cwd`
+ * overrides the rendered one. A task's `env_<name>` blocks stay out: PM2 reads
+ * them only from a file, when `pm2 start FILE --env <name>` picks one, never
+ * from a running process, where a cluster worker would see each one as
+ * "[object Object]" (PM2 copies every pm2_env key into its env). `export`
+ * keeps them in the file it writes, where PM2 does read them.
+ */
 export function appConfigOf(task: DesiredTask, state: DesiredState, repoDir: string, cwd?: string): Record<string, unknown> {
-  const { cwd: written, ...options } = task.process;
+  const { cwd: written, ...options } = task.process as Record<string, unknown>;
+  for (const key of Object.keys(options)) if (key.startsWith('env_')) delete options[key];
   return { ...options, name: pm2NameOf(task), namespace: state.namespace, cwd: cwd ?? resolve(repoDir, typeof written === 'string' ? written : '.') };
 }
 
@@ -87,8 +95,24 @@ interface Resolution { resolved: Record<string, unknown>; comparable: Comparable
  */
 const resolutions = new WeakMap<Pm2Client, Map<string, Map<string, Resolution>>>();
 
+/**
+ * The resolved app with PWD set to the directory the process runs in (PM2's
+ * absolute pm_cwd: the task's cwd, under its code link when delivered). The
+ * `pm2` CLI leaves PWD as the raw `cwd` option of the file (`./api`), its own
+ * folder for an app without one, or the previous app's cwd (PM2 sets its own
+ * process.env.PWD per app and copies it on); a relative or stale PWD misleads
+ * programs that read it, so pm2-gitops does not copy that. A PWD the task's
+ * env declares is kept. Not compared (only declared env keys are), so
+ * processes started by `pm2 start` are adopted whatever their PWD.
+ */
+function withPwd(resolved: Record<string, unknown>, task: DesiredTask): Record<string, unknown> {
+  const declared = task.process.env && Object.hasOwn(task.process.env, 'PWD');
+  if (declared || typeof resolved.pm_cwd !== 'string') return resolved;
+  return { ...resolved, env: { ...(resolved.env as Record<string, unknown>), PWD: resolved.pm_cwd } };
+}
+
 function resolveOne(pm2: Pm2Client, task: DesiredTask, app: Record<string, unknown>, cpus: number, code: DeliveredCode | undefined): Resolution {
-  const resolved = code ? movePaths(pm2.resolveApp(app), code.resolveRoot, code.link) : pm2.resolveApp(app);
+  const resolved = withPwd(code ? movePaths(pm2.resolveApp(app), code.resolveRoot, code.link) : pm2.resolveApp(app), task);
   const codeDigest = code?.codeDigest;
   const envKeys = Object.keys(task.process.env ?? {}).sort();
   const comparable = normalizeAppConfig(resolved, { envKeys, instances: instanceCount(resolved.instances, cpus) });
