@@ -12,9 +12,9 @@
  * 4. `export` declares the same apps, under the names PM2 showed.
  */
 import { afterAll, describe, it, type ExpectStatic } from 'vitest';
-import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { cli, ROOT, type RunResult } from './helpers/cli.js';
 import { waitFor } from './helpers/controller.js';
 import { git } from './helpers/git.js';
@@ -58,7 +58,8 @@ const CORPUS: CorpusCase[] = [
   { dir: 'corpus-cluster', file: 'ecosystem.config.js', pm2Env: 'production', env: 'production', count: 7, environments: ['default', 'production'] },
   { dir: 'corpus-yaml', file: 'process.yml', pm2Env: 'production', env: 'production', count: 3, environments: ['default', 'production'] },
   { dir: 'corpus-bare-array', file: 'apps.config.js', env: 'default', count: 3, environments: ['default'] },
-  { dir: 'corpus-bare-object', file: 'solo.config.js', pm2Env: 'production', env: 'production', count: 1, environments: ['default', 'production'] },
+  // PM2's environment name (local_production) is the one --env takes; the folder is named local-production.
+  { dir: 'corpus-bare-object', file: 'solo.config.js', pm2Env: 'local_production', env: 'local_production', count: 1, environments: ['default', 'local-production', 'production'] },
   { dir: 'corpus-interpreters', file: 'ecosystem.config.js', env: 'default', count: 4, environments: ['default'] },
   { dir: 'corpus-deploy-targets', file: 'ecosystem.config.js', pm2Env: 'staging', env: 'staging', count: 1, environments: ['default', 'production', 'staging'] },
   { dir: 'corpus-watch', file: 'ecosystem.config.js', env: 'default', count: 2, environments: ['default'] },
@@ -236,6 +237,11 @@ async function migrate(c: CorpusCase, expect: ExpectStatic): Promise<void> {
     if (c.warning) expect(imported.stderr, 'import warns').toMatch(c.warning);
     const written = readdirSync(join(work, 'deploy', 'environments')).sort();
     expect(written, 'environments import wrote').toEqual(c.environments);
+    for (const manifest of [...readdirSync(join(work, 'deploy', 'base')).map((f) => join('base', f)), ...written.map((e) => join('environments', e, 'environment.yaml'))]) {
+      const file = join(work, 'deploy', manifest);
+      const schema = /\$schema=(\S+)/.exec(readFileSync(file, 'utf8'))?.[1] ?? '';
+      expect.soft(existsSync(resolve(dirname(file), schema)), `${manifest}: $schema ${schema} is a file`).toBe(true);
+    }
     for (const env of written) {
       const r = await cli(['render', ...source, '--env', env], { env: a.env });
       expect.soft(r.code, `render --env ${env}\n${r.stderr}`).toBe(0);
@@ -292,8 +298,10 @@ async function migrate(c: CorpusCase, expect: ExpectStatic): Promise<void> {
 
   const exported = await cli(['export', ...source, '--env', c.env, '--format', 'json'], { env: b.env });
   ok(expect, exported, 'export');
-  const apps = (JSON.parse(exported.stdout) as { apps: Array<{ name: string }> }).apps;
+  const apps = (JSON.parse(exported.stdout) as { apps: Array<{ name: string; cwd?: string }> }).apps;
   expect.soft(apps.map((x) => x.name).sort(), 'export declares the apps PM2 ran').toEqual(Object.keys(original).sort());
+  // Paths as users write them: relative, but for a folder outside the repository.
+  for (const app of apps) expect.soft(isAbsolute(app.cwd ?? '.') && !app.cwd?.startsWith(join(root, 'outside')), `${app.name}: exported cwd ${app.cwd}`).toBe(false);
 }
 
 describe('the migration corpus: import, adoption, apply equal to pm2 start, export', { timeout: 600_000 }, () => {
