@@ -10,5 +10,5 @@ export { readManifestFiles, loadDesiredState, type ManifestSource } from './mani
 export { render, findEnvironments, type RenderInput, type RenderResult } from './render/render.js';
 export { orderByDependencies } from './render/order.js';
 export { importEcosystem, ecosystemApps, type ImportResult } from './ecosystem/import.js';
-export { buildEcosystem, formatEcosystem, type EcosystemFormat } from './ecosystem/export.js';
+export { buildEcosystem, formatEcosystem, type EcosystemFormat, type ExportPlace } from './ecosystem/export.js';
 export { readEcosystemFile } from './adapters/ecosystem-file.js';

@@ -104,6 +104,7 @@ describe('an imported ecosystem file under PM2: jobs waiting restart, PWD, env_<
     // PM2 holds the job that exited 0 in `waiting restart`, for good (autorestart: false).
     const migrate = byName(original, 'migrate')[0]!;
     expect([migrate.pm2_env.status, migrate.pm2_env.exit_code, migrate.pid]).toEqual(['waiting restart', 0, 0]);
+    expect(migrate.pm2_env.env_production).toEqual({ MIGRATE_EXIT: 0 });
 
     // Adopted: only the job runs once more (it has no record of a run), and nothing differs.
     expect((await planOn(a, work)).actions.map((x) => [x.task, x.action, x.patch ?? []])).toEqual([['migrate', 'restart', []]]);
@@ -113,6 +114,9 @@ describe('an imported ecosystem file under PM2: jobs waiting restart, PWD, env_<
     const after = byName(await a.jlist(), 'migrate')[0]!;
     expect([after.pm2_env.status, after.pm2_env.exit_code]).toEqual(['waiting restart', 0]);
     expect(after.pm2_env.pm_uptime).toBeGreaterThan(migrate.pm2_env.pm_uptime);
+    // Restarted by pm2-gitops: the env_production block PM2 kept is gone, its value is in env.
+    expect('env_production' in after.pm2_env).toBe(false);
+    expect(after.pm2_env.env.MIGRATE_EXIT).toBe('0');
     // Run once: the next plan neither runs it again nor holds it; the adopted web processes were left as they were.
     const again = await planOn(a, work);
     expect([again.actions, again.holds]).toEqual([[], []]);

@@ -118,6 +118,10 @@ async function migrate(c: Case): Promise<Outcome> {
   const applied = await cli(['apply', '--repo', work, '--path', 'deploy', ...gitopsEnv, '--json'], { env: b.env, timeoutMs: 120_000 });
   expect(applied.code, applied.stderr + applied.stdout).toBe(0);
   const listB = await online(b, c.count);
+  const replanned = await cli(['plan', '--repo', work, '--path', 'deploy', ...gitopsEnv, '--json'], { env: b.env });
+  expect(replanned.code, replanned.stderr).toBe(0);
+  // What apply started is what the manifests say: nothing left to do.
+  expect((JSON.parse(replanned.stdout) as { actions: unknown[] }).actions).toEqual([]);
   answers.push(await waitFor('an answer from the app apply started', get(c.port)));
   // A delivered task runs from its link (apply's state dir is $PM2_HOME/pm2-gitops), which stands for its folder in the repository.
   const links: Array<[RegExp, string]> = [[new RegExp(`^\\$PM2_HOME/pm2-gitops/links/[^/]+/[^/]+`), work]];

@@ -10,6 +10,8 @@ describe('ref events', () => {
     expect(movesFollowedRef('addDir', `${git}/refs/heads/pm2-gitops`)).toBe(false);
     expect(movesFollowedRef('unlinkDir', `${git}/refs/heads/feature`)).toBe(false);
     expect(isOwnRef(`${git}/refs/heads/pm2-gitops`)).toBe(false);
+    expect(isOwnRef(`${git}/refs/heads/pm2-gitops/status-report`)).toBe(false);
+    expect(isOwnRef(`${git}/refs/pm2-gitops/applied/0123abcd.lock`)).toBe(true);
   });
 
   it('[first-own-refs] a branch push, a new branch, a deleted branch and packed refs do', () => {

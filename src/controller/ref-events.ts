@@ -7,12 +7,15 @@ import { sep } from 'node:path';
 import { APPLIED_REFS } from '../source/applied-refs.js';
 import { STATUS_BRANCH } from '../report/status-repo.js';
 
-/** The controller's own refs, as path fragments: its status branch (and its `.lock`) and the applied refs. */
-const OWN_REFS = [`refs/heads/${STATUS_BRANCH}`, APPLIED_REFS.replace(/\/$/, '')].map((ref) => `${sep}${ref.split('/').join(sep)}`);
+/** The controller's status branch as a path under a git dir. */
+const STATUS_REF = `${sep}refs${sep}heads${sep}${STATUS_BRANCH.split('/').join(sep)}`;
+/** The folder of its applied refs. */
+const APPLIED_DIR = `${sep}${APPLIED_REFS.replace(/\/$/, '').split('/').join(sep)}`;
 
-/** Whether `path` is one of the controller's own refs, or a lock file of one. */
+/** Whether `path` is one of the controller's own refs (the status branch, an applied ref) or git's lock file of one. */
 export function isOwnRef(path: string): boolean {
-  return OWN_REFS.some((own) => path.includes(own));
+  const ref = path.endsWith('.lock') ? path.slice(0, -'.lock'.length) : path;
+  return ref.endsWith(STATUS_REF) || ref.endsWith(APPLIED_DIR) || ref.includes(`${APPLIED_DIR}${sep}`);
 }
 
 /**

@@ -29,7 +29,7 @@ export interface CodeTask {
    * an absolute path is code outside the repository (`--allow-root`), tracked through the manifest only.
    */
   cwd: string;
-  /** Whether the manifest (or a patch) declared `process.cwd`; if not, the default source is the script's folder. */
+  /** Whether the manifest (or a patch) declared `process.cwd`; if not, the default source is the script's folder (the cwd for an inline command). */
   cwdDeclared: boolean;
   /** `process.script` as rendered: relative to cwd, or a program on PATH such as `sleep`. */
   script: string;

@@ -35,6 +35,18 @@ describe('import: aliases PM2 accepts', () => {
   });
 });
 
+describe('import: options a Task has no place for', () => {
+  it('[import-aliases] names each PM2 option it does not carry over', () => {
+    const r = only({ apps: [{ name: 'a', script: 'a.js', name_prefix: 'x-', install_url: 'https://example.com/m.tgz', execute_command: true, username: 'me' }] });
+    expect(r.tasks[0]!.spec.process).toEqual({ script: 'a.js', cwd: '..' });
+    expect(r.warnings).toEqual([
+      'app "a": option "name_prefix" not carried over: an Environment names its apps (namePrefix)',
+      'app "a": option "install_url" not carried over: it installs a module from a URL before the start, which is no part of a Task',
+      'app "a": option "execute_command" not carried over: a Task runs its script in fork or cluster mode as exec_mode says',
+    ]);
+  });
+});
+
 describe('import: inline commands', () => {
   it('[import-inline-command] keeps a script with a space as the command PM2 runs through bash -c, with its cwd', () => {
     const r = only({ apps: [{ name: 'web', script: 'npm run start', cwd: './web' }, { name: 'api', script: 'node server.js', interpreter: 'none' }] });

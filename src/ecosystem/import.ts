@@ -36,7 +36,15 @@ export interface ImportResult {
   notes: string[];
 }
 
-const DROPPED = new Set(['name', 'namespace', 'name_prefix', 'install_url', 'execute_command', 'username', 'io', 'write']);
+/** Options the manifests carry elsewhere (name, namespace) or PM2 fills in itself: left out without a word. */
+const DROPPED = new Set(['name', 'namespace', 'username', 'io', 'write']);
+
+/** PM2 options a Task has no place for, each with why. */
+const NOT_CARRIED: Readonly<Record<string, string>> = {
+  name_prefix: 'an Environment names its apps (namePrefix)',
+  install_url: 'it installs a module from a URL before the start, which is no part of a Task',
+  execute_command: 'a Task runs its script in fork or cluster mode as exec_mode says',
+};
 
 function knownOptions(): Set<string> {
   const schema = readSchema('Task') as { $defs: { process: { properties: Record<string, unknown> } } };
@@ -150,6 +158,10 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
   for (const [key, value] of Object.entries(canonical.options)) {
     if (/^env_/.test(key) && value && typeof value === 'object') continue;
     if (DROPPED.has(key)) continue;
+    if (key in NOT_CARRIED) {
+      result.warnings.push(`${label}: option "${key}" not carried over: ${NOT_CARRIED[key]}`);
+      continue;
+    }
     if (!known.has(key) && !(key in PROCESS_ALIASES)) {
       result.warnings.push(`${label}: option "${key}" is not a PM2 app option pm2-gitops knows; dropped`);
       continue;

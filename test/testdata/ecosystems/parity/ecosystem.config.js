@@ -23,6 +23,7 @@ module.exports = {
       script: './migrate.js',
       autorestart: false,
       restart_delay: 10000,
+      env_production: { MIGRATE_EXIT: 0 },
     },
   ],
 };
