@@ -321,6 +321,7 @@ describe('PM2 names that are not task names', () => {
       { name: 'web' },
     ]);
     for (const t of r.tasks) expect(validateValue(t, 'Task')).toEqual([]);
+    expect(r.notes).toContain('app "mail_sender": task "mail-sender" (task names are lowercase letters, digits and dashes); its processes keep their PM2 name (metadata.pm2Name)');
   });
 
   it('[import-pm2-name] gives two apps that PM2 tells apart by case two task names, and refuses a name PM2 names no process by', () => {
@@ -348,5 +349,6 @@ describe('PM2 names that are not task names', () => {
       { target: { name: 'b' }, merge: { spec: { process: { env: { Y: '2' } } } } },
     ]);
     for (const e of r.environments) expect(validateValue(e, 'Environment')).toEqual([]);
+    expect(r.notes).toContain('app "Web": append_env_to_name: named as pm2 start --env <name> names it in the Environment of each --env ("Web-local_production", "Web-staging"), "Web" in the default one');
   });
 });

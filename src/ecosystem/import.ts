@@ -59,12 +59,12 @@ export function ecosystemApps(config: unknown): Array<Record<string, unknown>> {
 }
 
 /**
- * The name PM2 gives an app: its own, else its script's base name up to the
- * last dot (PM2's Common.renderApplicationName).
+ * The name PM2 gives an app: its own, else its script's (`cmd`, `command`)
+ * base name up to the last dot (PM2's Common.renderApplicationName).
  */
 export function pm2AppName(app: Record<string, unknown>): string {
   if (typeof app.name === 'string' && app.name) return app.name;
-  const base = posix.basename(String(app.script ?? app.exec ?? 'app'));
+  const base = posix.basename(String(scriptOf(app) ?? 'app'));
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(0, dot) : base;
 }
@@ -141,7 +141,7 @@ function cwdOf(appCwd: string, app: Record<string, unknown>, label: string, opts
 function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Set<string>, result: ImportResult): TaskManifest | undefined {
   const name = taskNameOf(app);
   const pm2Name = pm2AppName(app);
-  const label = `app "${String(app.name ?? name)}"`;
+  const label = `app "${String(app.name ?? pm2Name)}"`;
   if (!PM2_NAME.test(pm2Name)) {
     result.errors.push(`${label}: the name has control characters or more than 200 characters; pm2-gitops cannot keep it as the PM2 name: rename the app`);
     return undefined;
@@ -234,7 +234,7 @@ function placeEnvNames(appended: ReadonlyArray<{ task: TaskManifest; label: stri
     const base = task.metadata.pm2Name ?? task.metadata.name;
     const envNames = [...overlays.keys()].sort();
     for (const envName of envNames) addOverlay(overlays, envName, { task: task.metadata.name, pm2Name: `${base}-${envName}` });
-    if (envNames.length) result.notes.push(`${label}: append_env_to_name: in Environment${envNames.length === 1 ? '' : 's'} ${envNames.join(', ')} its PM2 name ends in -<environment>, as pm2 start --env <environment> names it`);
+    if (envNames.length) result.notes.push(`${label}: append_env_to_name: named as pm2 start --env <name> names it in the Environment of each --env (${envNames.map((e) => `"${base}-${e}"`).join(', ')}), "${base}" in the default one`);
   }
 }
 
@@ -303,11 +303,11 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
     const task = convertApp(app, opts, known, result);
     if (!task) continue;
     if (!nameUniquely(task, result)) {
-      result.errors.push(`app "${String(app.name ?? task.metadata.name)}": a second app has this name in PM2; names must be unique`);
+      result.errors.push(`app "${String(app.name ?? pm2AppName(app))}": a second app has this name in PM2; names must be unique`);
       continue;
     }
     result.tasks.push(task);
-    const label = `app "${String(app.name ?? task.metadata.name)}"`;
+    const label = `app "${String(app.name ?? pm2AppName(app))}"`;
     if (app.append_env_to_name === true) appended.push({ task, label });
     for (const [envName, env] of envOverlays(app, deploy)) {
       addOverlay(overlays, envName, { task: task.metadata.name, env: envBlock(env, label, `env_${envName}`, result) });
