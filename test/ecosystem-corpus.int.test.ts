@@ -160,6 +160,8 @@ function daemon(prefix: string, extra: NodeJS.ProcessEnv): IsolatedPm2 {
   const pm2 = isolatedPm2(prefix);
   // pm2.pm2() runs with this same env object.
   Object.assign(pm2.env, { HOME: join(pm2.home, 'home') }, extra);
+  // The corpus reads these from the environment as PaaS-style files do: the runner's must not change the counts.
+  delete pm2.env.WEB_CONCURRENCY;
   let killed: Promise<void> | undefined;
   const kill = (): Promise<void> => (killed ??= pm2.kill());
   cleanup.push(kill);
@@ -172,7 +174,7 @@ async function settled(pm2: IsolatedPm2, count: number, what: string): Promise<J
     const l = await pm2.jlist();
     if (l.length !== count) return undefined;
     return l.every((p) => (p.pm2_env.autorestart === false ? p.pid === 0 && p.pm2_env.status !== 'launching' : p.pm2_env.status === 'online')) ? l : undefined;
-  }, 45_000);
+  }, 60_000);
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
