@@ -39,8 +39,6 @@ interface CorpusCase {
   warning?: RegExp;
   /** A folder of the fixture that lives outside the repository: copied elsewhere, its path given in this variable. */
   outside?: { folder: string; variable: string };
-  /** Tasks the first plan still runs again, a known gap (GAPS.jobRerun). */
-  rerun?: string[];
 }
 
 /** Each class of the migration issue, in a file of its own style (see each file's header). */
@@ -50,7 +48,7 @@ const CORPUS: CorpusCase[] = [
   { dir: 'corpus-inline', file: 'ecosystem.config.js', env: 'default', count: 3, environments: ['default'] },
   { dir: 'corpus-jsonc', file: 'process.json', pm2Env: 'production', env: 'production', count: 2, environments: ['default', 'production'] },
   { dir: 'corpus-logs', file: 'ecosystem.config.js', env: 'default', count: 3, environments: ['default'] },
-  { dir: 'corpus-job', file: 'ecosystem.config.js', env: 'default', count: 3, environments: ['default'], rerun: ['migrate', 'nightly-report'] },
+  { dir: 'corpus-job', file: 'ecosystem.config.js', env: 'default', count: 3, environments: ['default'] },
   {
     dir: 'corpus-outside-cwd', file: 'ecosystem.config.js', env: 'default', count: 2, environments: ['default'],
     warning: /legacy-exporter.*cwd.*--allow-root|--allow-root.*legacy-exporter/s, outside: { folder: 'legacy', variable: 'LEGACY_HOME' },
@@ -96,24 +94,6 @@ interface AppView {
 function compared(apps: Record<string, AppView>): Record<string, Omit<AppView, 'pwd' | 'envBlocks'>> {
   return Object.fromEntries(Object.entries(apps).map(([name, { pwd: _pwd, envBlocks: _blocks, ...rest }]) => [name, rest]));
 }
-
-/**
- * Differences from pm2 start not fixed yet, by issue 10's class. Each is left
- * out of the comparison where it shows, and the last test checks that it
- * still shows somewhere: once one is fixed, remove it here.
- */
-const GAPS = {
-  programmatic: {
-    issueClass: 6,
-    what: 'apply gives every process PM2_PROGRAMMATIC=true, pm2 start does not: PM2 sets it in the process that loads it as a library, and copies that process\'s env into each app',
-    seen: false,
-  },
-  jobRerun: {
-    issueClass: 5,
-    what: 'the first plan after pm2 start runs the adopted jobs again ("job spec changed; run it again"), although pm2 start ran them with this spec and they exited 0',
-    seen: false,
-  },
-};
 
 /** Rewrites every string inside a value. */
 function mapStrings(value: unknown, f: (s: string) => string): unknown {
@@ -255,10 +235,7 @@ async function migrate(c: CorpusCase, expect: ExpectStatic): Promise<void> {
   } finally {
     await a.kill();
   }
-  const reruns = plan.actions.filter((x) => c.rerun?.includes(x.task) && x.action === 'restart' && !x.patch?.length);
-  if (reruns.length) GAPS.jobRerun.seen = true;
-  const actions = plan.actions.filter((x) => !reruns.includes(x));
-  expect.soft(actions.map((x) => `${x.task}: ${x.action} (${x.reason}) ${JSON.stringify(x.patch ?? [])}`), 'plan against the processes pm2 start left').toEqual([]);
+  expect.soft(plan.actions.map((x) => `${x.task}: ${x.action} (${x.reason}) ${JSON.stringify(x.patch ?? [])}`), 'plan against the processes pm2 start left').toEqual([]);
   expect.soft(plan.holds.map((h) => `${h.task}: ${h.reason}`), 'holds').toEqual([]);
 
   // Daemon B: apply on a fresh daemon.
@@ -289,9 +266,6 @@ async function migrate(c: CorpusCase, expect: ExpectStatic): Promise<void> {
   } finally {
     await b.kill();
   }
-  for (const app of Object.values(applied)) {
-    if (app.env.PM2_PROGRAMMATIC === 'true') { GAPS.programmatic.seen = true; delete app.env.PM2_PROGRAMMATIC; }
-  }
   expect.soft(compared(applied), 'apply on a fresh daemon gives what pm2 start gives').toEqual(compared(original));
   for (const [name, app] of Object.entries(applied)) {
     expect.soft(app.pwd, `${name}: PWD is the folder the process runs in`).toBe(app.options.pm_cwd);
@@ -310,8 +284,4 @@ describe('the migration corpus: import, adoption, apply equal to pm2 start, expo
   for (const c of CORPUS) {
     it.concurrent(`[import-corpus] ${c.dir}/${c.file}${c.pm2Env ? ` --env ${c.pm2Env}` : ''}`, ({ expect }) => slot(() => migrate(c, expect)));
   }
-
-  it('[import-corpus] every known gap left out of the comparison still shows (remove the fixed ones from GAPS)', ({ expect }) => {
-    for (const [id, gap] of Object.entries(GAPS)) expect.soft(gap.seen, `${id} (class ${gap.issueClass}): ${gap.what}`).toBe(true);
-  });
 });
