@@ -77,6 +77,7 @@ function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { t
   const task = {
     name: prefix + m.metadata.name,
     sourceName: m.metadata.name,
+    ...(typeof m.metadata.pm2Name === 'string' ? { pm2Name: prefix + m.metadata.pm2Name } : {}),
     file,
     type,
     dependsOn: sortStrings(dependsOn),
