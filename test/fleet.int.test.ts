@@ -153,7 +153,7 @@ describe('a fleet of three hosts on one repository', () => {
     expect(wrongKey.code).toBe(5);
   }, 300_000);
 
-  it('[fleet-hosts] status --host prints one host\'s status; render, plan and diff --host show that host\'s tasks', async () => {
+  it('[fleet-targeting] status --host prints one host\'s status; render, plan and diff --host show that host\'s tasks', async () => {
     const h3 = await cli(['status', '--repo', repo.remote, '--env', 'dev', '--host', 'h3', '--json']);
     expect(h3.code).toBe(0);
     const parsed = JSON.parse(h3.stdout) as { environments: { dev: { fields: Record<string, string>; tasks: Array<{ task: string }> } } };
@@ -187,7 +187,7 @@ describe('a fleet of three hosts on one repository', () => {
     expect(bad.stderr).toContain('--host-label #1: expected KEY=VALUE');
   }, 120_000);
 
-  it('[fleet-hosts] a host that stops reporting shows as lost in the summary, the others as up to date', async () => {
+  it('[fleet-lost] a host that stops reporting shows as lost in the summary, the others as up to date', async () => {
     expect(await hosts[2]!.ctl.stop()).toBe(0);
     await waitFor('h3 shown as lost', () => tryShow('status/dev.md')?.includes('| lost | h3 |'), 60_000, 500);
     const summary = show('status/dev.md');

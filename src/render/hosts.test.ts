@@ -17,7 +17,7 @@ const web1 = { name: 'web-1', labels: { role: 'web', zone: 'a' } };
 const db1 = { name: 'db-1', labels: { role: 'db' } };
 
 describe('targetsHost', () => {
-  it('[fleet-hosts] no targeting selects every host; names and labels must all match', () => {
+  it('[fleet-targeting] no targeting selects every host; names and labels must all match', () => {
     expect(targetsHost({}, web1)).toBe(true);
     expect(targetsHost({ hosts: ['web-1', 'web-2'] }, web1)).toBe(true);
     expect(targetsHost({ hosts: ['web-2'] }, web1)).toBe(false);
@@ -34,7 +34,7 @@ describe('selectHost', () => {
     task('agent'),
   ];
 
-  it('[fleet-hosts] keeps the tasks that target the host and drops dependencies on tasks of other hosts', () => {
+  it('[fleet-targeting] keeps the tasks that target the host and drops dependencies on tasks of other hosts', () => {
     const s = deepFreeze(state(tasks));
     const onWeb = selectHost(s, web1);
     expect(onWeb.tasks.map((t) => t.name)).toEqual(['api', 'agent']);
@@ -44,12 +44,12 @@ describe('selectHost', () => {
     expect(s.tasks[0]!.dependsOn).toEqual(['migrate']);
   });
 
-  it('[fleet-hosts] an Environment that does not target the host leaves it no task', () => {
+  it('[fleet-targeting] an Environment that does not target the host leaves it no task', () => {
     expect(selectHost(state(tasks, { hostSelector: { role: 'db' } }), web1).tasks).toEqual([]);
     expect(selectHost(state(tasks, { hosts: ['web-1'] }), web1).tasks.map((t) => t.name)).toEqual(['api', 'agent']);
   });
 
-  it('[fleet-hosts] the render carries the Environment\'s targeting and each task\'s', () => {
+  it('[fleet-targeting] the render carries the Environment\'s targeting and each task\'s', () => {
     const files = [
       parseManifestFile('env.yaml', 'apiVersion: pm2-gitops/v1\nkind: Environment\nmetadata: { name: prod }\nspec:\n  resources: [t.yaml]\n  namespace: prod\n  hostSelector: { role: web }\n'),
       parseManifestFile('t.yaml', 'apiVersion: pm2-gitops/v1\nkind: Task\nmetadata: { name: api }\nspec:\n  hosts: [web-1]\n  process: { script: api.js }\n'),
@@ -64,7 +64,7 @@ describe('selectHost', () => {
 });
 
 describe('parseHostLabels', () => {
-  it('[fleet-hosts] reads KEY=VALUE and names a malformed flag by its position, never its text', () => {
+  it('[fleet-targeting] reads KEY=VALUE and names a malformed flag by its position, never its text', () => {
     expect(parseHostLabels(['role=web', 'zone=eu-1', 'empty='])).toEqual({ labels: { role: 'web', zone: 'eu-1', empty: '' }, problems: [] });
     const bad = parseHostLabels(['role=web', 's3cr3t']);
     expect(bad.problems).toEqual(['--host-label #2: expected KEY=VALUE, e.g. role=web']);

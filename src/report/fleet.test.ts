@@ -24,7 +24,7 @@ const now = new Date('2026-01-01T00:11:00.000Z');
 const hostTimeoutMs = 10 * 60_000;
 
 describe('assessFleet', () => {
-  it('[fleet-hosts] tells current, lagging, failed and lost hosts apart', () => {
+  it('[fleet-lost] tells current, lagging, failed and lost hosts apart', () => {
     const fleet = assessFleet({
       environment: 'prod', now, hostTimeoutMs,
       hosts: [
@@ -42,7 +42,7 @@ describe('assessFleet', () => {
 });
 
 describe('buildFleetSummary', () => {
-  it('[fleet-hosts] many hosts: one row each, names of the lagging, failed and lost ones', () => {
+  it('[fleet-summary] many hosts: one row each, names of the lagging, failed and lost ones', () => {
     const text = buildFleetSummary({ environment: 'prod', now, hostTimeoutMs, hosts: [hostStatus('web-2', { running: A }), hostStatus('web-1'), hostStatus('db-1', { reconciledAt: '2025-01-01T00:00:00.000Z' })] });
     expect(isFleetSummary(text)).toBe(true);
     expect(text).toContain('| hosts | 3: 1 up to date, 1 lagging, 0 failed, 1 lost |');
@@ -53,7 +53,7 @@ describe('buildFleetSummary', () => {
     expect(rows[1]).toContain(`api \`${CODE.slice(0, 12)}\``);
   });
 
-  it('[fleet-hosts] a fleet of one reads as that host\'s full status, with the fleet after it', () => {
+  it('[fleet-summary] a fleet of one reads as that host\'s full status, with the fleet after it', () => {
     const one = hostStatus('web-1');
     const text = buildFleetSummary({ environment: 'prod', now, hostTimeoutMs, hosts: [one] });
     expect(text.startsWith(one.text.trimEnd())).toBe(true);
@@ -70,7 +70,7 @@ describe('buildFleetSummary', () => {
 });
 
 describe('backoffMs', () => {
-  it('[fleet-hosts] grows from 50 ms, is capped, and is spread by the random draw', () => {
+  it('[fleet-backoff] grows from 50 ms, is capped, and is spread by the random draw', () => {
     expect(backoffMs(0, 0.5)).toBe(50);
     expect(backoffMs(3, 0.5)).toBe(400);
     expect(backoffMs(20, 0.5)).toBe(3_200);
