@@ -261,6 +261,7 @@ export class StatusRepo {
         // A remote that cannot be fetched is unreachable: retrying now changes nothing.
         if (await this.fetchRemote()) {
           this.rejectedPushes++;
+          this.opts.logger?.debug({ branch: STATUS_BRANCH, attempt: i + 1, rejected: this.rejectedPushes }, 'status push rejected: another host pushed first; rebasing and retrying');
           await this.rebaseOnto('FETCH_HEAD');
         }
         await new Promise((r) => { setTimeout(r, backoffMs(i, Math.random())); });
