@@ -189,6 +189,22 @@ export class StatusRepo {
     return committed;
   }
 
+  /**
+   * Takes in what others committed to the status branch (another host, an
+   * operator's `suspend`): fetches it and puts this clone's own commits on
+   * top. Throws UnreachableError when the remote cannot be fetched.
+   */
+  async pull(): Promise<void> {
+    if (!(await this.fetchRemote())) return;
+    if (!(await this.hasCommits())) {
+      await this.git.raw(['checkout', '--quiet', '-B', STATUS_BRANCH, 'FETCH_HEAD']);
+      return;
+    }
+    // Nothing new there: no rebase (the common case, once per pass).
+    const ahead = await this.git.raw(['merge-base', '--is-ancestor', 'FETCH_HEAD', 'HEAD']).then(() => true, () => false);
+    if (!ahead) await this.git.raw([...this.config(), 'rebase', '--quiet', '-X', 'theirs', 'FETCH_HEAD']);
+  }
+
   /** Pushes commits kept while the remote was unreachable (a no-op when there are none). */
   async flush(): Promise<void> {
     if (this.unpushed) await this.pushOrKeep();
