@@ -201,8 +201,9 @@ export class StatusRepo {
       return;
     }
     // Nothing new there: no rebase (the common case, once per pass).
-    const ahead = await this.git.raw(['merge-base', '--is-ancestor', 'FETCH_HEAD', 'HEAD']).then(() => true, () => false);
-    if (!ahead) await this.git.raw([...this.config(), 'rebase', '--quiet', '-X', 'theirs', 'FETCH_HEAD']);
+    // (simple-git resolves a failing command that prints nothing, so the answer is a count, not an exit code.)
+    const behind = Number((await this.git.raw(['rev-list', '--count', 'HEAD..FETCH_HEAD'])).trim());
+    if (behind > 0) await this.git.raw([...this.config(), 'rebase', '--quiet', '-X', 'theirs', 'FETCH_HEAD']);
   }
 
   /** Pushes commits kept while the remote was unreachable (a no-op when there are none). */
