@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
 
-const COMMANDS = ['render', 'diff', 'plan', 'apply', 'run', 'status', 'verify', 'keygen', 'import', 'export'];
+const COMMANDS = ['render', 'diff', 'plan', 'apply', 'run', 'status', 'verify', 'keygen', 'import', 'export', 'suspend', 'resume'];
 
 /** The flags a help text lists under Options. */
 function flagsOf(help: string): Set<string> {

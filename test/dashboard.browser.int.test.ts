@@ -182,6 +182,7 @@ describe('the dashboard of a running controller, in headless Chromium', () => {
     }, undefined, { timeout: 30_000 });
     const worker = (await pm2.jlist()).find((p) => p.name === 'worker')!;
     expect(worker.pm2_env.status).toBe('online');
+    await textMatches(page, 'tr[data-task=worker] td:nth-child(4)', /^1\/1$/);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
 
     // The task view: its processes, the last difference (the stopped process) and what was done.
@@ -215,7 +216,7 @@ describe('the dashboard of a running controller, in headless Chromium', () => {
     await page.close();
   }, 90_000);
 
-  it('[api-dashboard] an operator\'s Reconcile queues a pass and shows the answer; a viewer\'s buttons are off', async () => {
+  it('[api-dashboard] an operator\'s Reconcile, Suspend and Resume act and show the answer; a viewer\'s buttons are off', async () => {
     const page = await openPage();
     await signIn(page, operator);
     await page.locator('button[data-action=reconcile]').click();
@@ -227,6 +228,18 @@ describe('the dashboard of a running controller, in headless Chromium', () => {
       const body = await r.json() as { environments: Array<{ name: string; correlationId: string }> };
       return body.environments.find((e) => e.name === 'dev')?.correlationId.startsWith(pass);
     }, 20_000, 200);
+
+    // Suspend (after its confirmation), then Resume: the environment shows who suspended it, then not.
+    page.on('dialog', (d) => { void d.accept(); });
+    await page.locator('button[data-action=suspend]').click();
+    await textMatches(page, '#toast', /suspend dev: queued/);
+    await textMatches(page, '#env-head .badge', /suspended by operator-on-call/, 20_000);
+    await textMatches(page, '#env-list', /suspended/);
+    expect(await page.locator('button[data-action=suspend]').count()).toBe(0);
+    await page.locator('button[data-action=resume]').click();
+    await textMatches(page, '#toast', /resume dev: queued/);
+    await waitFor('the suspended badge to go', async () => (await page.locator('#env-head .badge').allInnerTexts()).every((t) => !t.includes('suspended')), 20_000, 200);
+    await page.locator('button[data-action=suspend]').waitFor();
     await page.close();
 
     const other = await openPage();

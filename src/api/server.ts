@@ -27,6 +27,8 @@ import { BodyError, MAX_BODY_BYTES, readBody, verifyWebhook } from './webhook.js
 export interface ApiController {
   lastResults(): ReadonlyMap<string, EnvironmentReport>;
   requestPass(reason: string): { correlationId: string; done: Promise<void> };
+  /** Suspends or resumes an environment: recorded on the status branch by the pass it queues. */
+  setSuspension?(environment: string, change: { suspended: boolean; by: string }): { record: { suspended: boolean; by: string; at: string }; correlationId: string };
 }
 
 export interface ApiServerOptions {
@@ -68,6 +70,7 @@ interface Exchange {
 const ENV_TASKS = /^\/api\/environments\/([a-z0-9][a-z0-9-]*)\/tasks$/;
 const ENV_TASK = /^\/api\/environments\/([a-z0-9][a-z0-9-]*)\/tasks\/([^/]+)$/;
 const ENV_RECONCILE = /^\/api\/environments\/([a-z0-9][a-z0-9-]*)\/reconcile$/;
+const ENV_SUSPEND = /^\/api\/environments\/([a-z0-9][a-z0-9-]*)\/(suspend|resume)$/;
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   // The last guard: whatever an answer holds passes the process-wide redaction.
@@ -166,7 +169,18 @@ async function route(opts: ApiServerOptions, x: Exchange): Promise<void> {
   }
 
   const reconcile = ENV_RECONCILE.exec(path);
-  if (!(await authorize(opts, x, reconcile ? 'operator' : 'viewer'))) return;
+  const suspend = ENV_SUSPEND.exec(path);
+  if (!(await authorize(opts, x, reconcile || suspend ? 'operator' : 'viewer'))) return;
+  if (suspend) {
+    if (method !== 'POST') { refuse(res, 405, { allow: 'POST' }); return; }
+    const env = suspend[1]!;
+    if (!opts.controller.setSuspension || !opts.controller.lastResults().has(env)) { refuse(res, 404); return; }
+    // Who: the token's subject, as the status file and the status branch's history will say.
+    const change = opts.controller.setSuspension(env, { suspended: suspend[2] === 'suspend', by: x.log.subject! });
+    x.log.correlationId = change.correlationId;
+    json(res, 202, { environment: env, suspended: change.record.suspended, by: change.record.by, at: change.record.at, correlationId: change.correlationId });
+    return;
+  }
   if (reconcile) {
     if (method !== 'POST') { refuse(res, 405, { allow: 'POST' }); return; }
     if (!opts.controller.lastResults().has(reconcile[1]!)) { refuse(res, 404); return; }

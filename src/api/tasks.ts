@@ -37,6 +37,8 @@ export interface EnvironmentView {
   evidence?: string;
   reconciledAt: string;
   correlationId: string;
+  /** Set while the environment is suspended: who suspended it and when. */
+  suspended?: { by: string; at: string; reason?: string };
 }
 
 const ENV_KEY = /^env(_.+)?$/;
@@ -77,6 +79,7 @@ export function environmentView(r: EnvironmentReport): EnvironmentView {
     ...(r.evidence ? { evidence: r.evidence } : {}),
     reconciledAt: r.at,
     correlationId: r.correlationId,
+    ...(r.suspension?.suspended ? { suspended: { by: r.suspension.by, at: r.suspension.at, ...(r.suspension.reason ? { reason: r.suspension.reason } : {}) } } : {}),
   };
 }
 

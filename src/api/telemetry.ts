@@ -41,7 +41,7 @@ export class ApiTelemetry implements ControllerObserver {
     const r = this.metrics;
     this.m = {
       duration: r.histogram('pm2_gitops_reconcile_duration_seconds', 'Time one environment\'s reconcile took, in seconds.', SECONDS),
-      reconciles: r.counter('pm2_gitops_reconciles_total', 'Reconciles of an environment, by result (converged, failed, rolled-back, not-approved, invalid, held).'),
+      reconciles: r.counter('pm2_gitops_reconciles_total', 'Reconciles of an environment, by result (converged, failed, rolled-back, not-approved, invalid, held, suspended, waiting).'),
       actions: r.counter('pm2_gitops_actions_total', 'PM2 actions taken, by environment, action and result.'),
       drifted: r.gauge('pm2_gitops_drifted_tasks', 'Tasks that differed from git when the last reconcile of the environment looked.'),
       lastSuccess: r.gauge('pm2_gitops_last_successful_reconcile_timestamp_seconds', 'When the environment last converged, in seconds since the epoch.'),

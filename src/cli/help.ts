@@ -61,6 +61,7 @@ const HELP: Record<string, CommandHelp> = {
       ['pm2-gitops run --repo /srv/git/ops.git --branch main --interval 1m', 'every environment of a bare repository\'s main'],
       ['pm2-gitops run --env prod --require-approvals prod=2 --allowed-signers keys', 'prod applies only commits approved by two people of the file keys'],
       ['PM2_GITOPS_JWT_SECRET=… pm2-gitops run --env dev --listen 127.0.0.1:8080', 'also serve the HTTP API (health, metrics, tasks, events, webhook)'],
+      ['… run --env prod --notify https://hooks.slack.com/services/…', 'post failures, refusals, rollbacks and healed drift there'],
     ],
     exitCodes: [
       [0, 'stopped by SIGTERM or SIGINT (after the current step)'],
@@ -96,6 +97,22 @@ const HELP: Record<string, CommandHelp> = {
       ['pm2-gitops keygen --out /etc/pm2-gitops --force', 'a new pair; the old one is kept beside it'],
     ],
     exitCodes: [[0, 'written'], [2, 'a key pair exists there (see --force)']],
+  },
+  suspend: {
+    reaches: 'git',
+    examples: [
+      ['pm2-gitops suspend --env prod --reason "database migration"', 'controllers observe and report prod and change nothing; the status says who and when'],
+      ['pm2-gitops suspend --repo git@host:ops.git --env prod --by alice', 'from any machine that may push the repository\'s status branch'],
+    ],
+    exitCodes: [[0, 'recorded on the status branch'], [2, 'invalid flags']],
+  },
+  resume: {
+    reaches: 'git',
+    examples: [
+      ['pm2-gitops resume --env prod', 'controllers reconcile prod again at their next fetch'],
+      ['pm2-gitops resume --repo git@host:ops.git --env prod --by alice --json', 'the record as JSON'],
+    ],
+    exitCodes: [[0, 'recorded on the status branch'], [2, 'invalid flags']],
   },
   import: {
     examples: [

@@ -102,6 +102,7 @@ function build(): Command {
     .option('--host-timeout <duration>', 'a host whose status is older than this shows as lost in the fleet summary', '10m')
     .option('--concurrency <n>', 'actions that may run at once', '8')
     .option('--listen <host:port>', 'serve the HTTP API (health, metrics, environments, events, webhook) on HOST:PORT (host default 127.0.0.1); tokens are checked with PM2_GITOPS_JWT_SECRET or --jwt-public-key')
+    .option('--notify <url>', 'post a notification (JSON with a Slack-compatible text) there when a reconcile or build fails, an approval is refused, a rollback happens or drift is healed (repeatable)', collect, [])
     .option('--jwt-public-key <file>', 'Ed25519 public key (keygen\'s signing.pub or PEM) that API tokens are checked with (EdDSA) instead of PM2_GITOPS_JWT_SECRET (HS256)')
     .action(lazy(async () => (await import('./run.js')).runCommand));
 
@@ -119,6 +120,16 @@ function build(): Command {
     .option('--host <name>', 'the status of this host of a fleet (default: each environment\'s summary)')
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./status.js')).statusCommand));
+
+  for (const [name, what] of [['suspend', 'suspend an environment: every controller observes and reports it and changes nothing until it is resumed'], ['resume', 'resume a suspended environment: controllers reconcile it again']] as const) {
+    program.command(name).description(what)
+      .option('--repo <path|url>', 'manifest repository (its status branch records it)', '.')
+      .requiredOption('--env <name>', 'environment', environmentNameOf)
+      .option('--by <name>', 'who, in the status file and the status branch\'s history (default: the OS user@host)')
+      .option('--reason <text>', 'why, in the status file')
+      .option('--json', 'print the record as one JSON document', false)
+      .action(lazy(async () => (await import('./suspend.js'))[name === 'suspend' ? 'suspendCommand' : 'resumeCommand']));
+  }
 
   program.command('verify').description('check signatures and the hash chain of evidence reports (exit 5 when invalid)')
     .option('--repo <path|url>', 'manifest repository', '.')

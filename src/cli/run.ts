@@ -6,6 +6,8 @@ import { ControllerLeases } from '../adapters/controller-lease.js';
 import { createLogger } from '../adapters/logger.js';
 import { Pm2Client, pm2Home } from '../adapters/pm2.js';
 import { Controller } from '../controller/controller.js';
+import { combineObservers } from '../controller/observer.js';
+import { Notifier } from '../notify/notifier.js';
 import { rebuildState } from '../controller/rebuild.js';
 import { preferSmallHeap } from '../controller/runtime.js';
 import { StateStore } from '../controller/state-store.js';
@@ -54,6 +56,19 @@ export interface RunOptions {
   listen?: string;
   /** Ed25519 public key that API tokens are checked with (EdDSA), instead of PM2_GITOPS_JWT_SECRET. */
   jwtPublicKey?: string;
+  /** URLs that notifications are posted to (repeatable). */
+  notify?: string[];
+}
+
+/** The `--notify` URLs, checked before anything starts; each is a secret from then on (a Slack webhook's path is one). */
+function notifyUrls(urls: readonly string[]): string[] {
+  for (const [i, url] of urls.entries()) {
+    let parsed: URL | undefined;
+    try { parsed = new URL(url); } catch { parsed = undefined; }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new ValidationError(`--notify (${i + 1}): expected an http:// or https:// URL`);
+  }
+  if (urls.length) processSecrets.register('controller --notify URLs', [{ values: [...urls], words: [], shown: [] }]);
+  return [...urls];
 }
 
 /** Secrets the controller reads from its environment and removes, so managed processes never inherit them. */
@@ -102,6 +117,7 @@ function stateDirOf(opts: RunOptions, url: string): string {
 export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
   preferSmallHeap();
   const api = apiSettings(opts, process.env);
+  const notify = notifyUrls(opts.notify ?? []);
   for (const name of SECRET_VARS) {
     // Never in a log line or message, should one ever hold it.
     if (process.env[name]) processSecrets.register(`controller ${name}`, [{ values: [process.env[name]!], words: [], shown: [] }]);
@@ -115,13 +131,13 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
     await leases.holdStateDir();
     // Before PM2 is touched: a refused controller starts no daemon and changes nothing.
     for (const env of envs) await leases.hold(env);
-    return await runController(opts, io, { url, stateDir, envs, leases, api });
+    return await runController(opts, io, { url, stateDir, envs, leases, api, notify });
   } finally {
     leases.releaseAll();
   }
 }
 
-async function runController(opts: RunOptions, io: CliIo, at: { url: string; stateDir: string; envs: string[]; leases: ControllerLeases; api?: ApiSettings }): Promise<number> {
+async function runController(opts: RunOptions, io: CliIo, at: { url: string; stateDir: string; envs: string[]; leases: ControllerLeases; api?: ApiSettings; notify: string[] }): Promise<number> {
   const { url, stateDir } = at;
   const logger = createLogger();
   const render = renderOptions(opts);
@@ -149,6 +165,8 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   // A look after a process event reads PM2 afresh: a list cached for requests could predate the event (stopping, not yet stopped).
   const lookLive = liveReader(pm2, 0);
   const telemetry = at.api ? new ApiTelemetry({ logger, readLive: async (r) => (await lookLive([r]))?.get(r.environment) }) : undefined;
+  const notifier = at.notify.length ? new Notifier({ urls: at.notify, host, logger }) : undefined;
+  const observer = combineObservers([telemetry, notifier]);
   if (store.damaged) warnings.push(await rebuildState(store, { status, pm2, host, fleet: fleet !== undefined, logger }));
   const controller = new Controller({
     source, status, pm2, logger, stateDir, host, appliedRefs,
@@ -163,7 +181,7 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
     deliveryDir: stateRootOf(opts),
     ...(keepBuilds(opts.keepBuilds) ? { keepBuilds: keepBuilds(opts.keepBuilds) } : {}),
     renderOptions: render,
-    ...(telemetry ? { observer: telemetry } : {}),
+    ...(observer ? { observer } : {}),
     now,
   }, {
     environments: at.envs,
@@ -186,7 +204,7 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping after the current step');
       // Bounded at every step (Controller.stop waits 6 s at most, a disconnect 1 s), so the process is gone within 10 s.
-      void controller.stop().then(() => server?.close()).then(() => pm2.disconnect()).finally(() => resolveStop());
+      void controller.stop().then(() => server?.close()).then(() => { notifier?.close(); return pm2.disconnect(); }).finally(() => resolveStop());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -65,6 +65,13 @@ async function apply(ctx: ControllerContext, env: string, revision: string, stat
   return { result: { ...result, converged: unready.length === 0, live: await readLive(ctx.pm2, state) }, unready };
 }
 
+/** Reads, diffs and plans a revision against PM2 without changing anything (builds are looked up, never made). */
+export async function observeRevision(ctx: ControllerContext, env: string, revision: string, state: DesiredState): Promise<ReconcileResult> {
+  const release = await ctx.source.release(revision);
+  const delivery = await codeAt(ctx, env, revision, release, state);
+  return reconcileOnce({ state, repoDir: release, revision, apply: false, delivery }, { pm2: ctx.pm2, logger: ctx.logger.child({ environment: env }) });
+}
+
 /** What a reconcile decided and did, on its way to the report. */
 export interface Verdict {
   outcome: Outcome;
@@ -88,9 +95,10 @@ function codeProblems(result: ReconcileResult): string[] {
 /**
  * Applies `target` and judges the result; an error thrown on the way (other
  * than PM2 being unreachable) fails this environment, marks the tip bad once
- * its plan started to run, and returns to the last good revision.
+ * its plan started to run (unless `retrying`: a retry policy counts the
+ * attempts), and returns to the last good revision.
  */
-export async function applyTarget(ctx: ControllerContext, env: string, tip: string, target: string, state: DesiredState, v: Verdict, journal: { sequence: number; resumed: boolean }): Promise<void> {
+export async function applyTarget(ctx: ControllerContext, env: string, tip: string, target: string, state: DesiredState, v: Verdict, journal: { sequence: number; resumed: boolean }, opts: { retrying?: boolean } = {}): Promise<void> {
   const memory = ctx.store.env(env);
   const progress = { planned: false };
   let applied: Applied;
@@ -103,7 +111,8 @@ export async function applyTarget(ctx: ControllerContext, env: string, tip: stri
     Object.assign(v, { outcome: 'failed', reason: failure.reason, message: failure.message });
     v.problems.push(`revision ${target}: ${failure.message}`);
     if (target !== tip || !memory.lastGood || memory.lastGood === tip) return;
-    if (progress.planned) ctx.store.update(env, (m) => { m.bad = [...m.bad.filter((b) => b.revision !== tip), { revision: tip, reason: failure.message, code: failure.reason }]; });
+    // Under a retry policy the attempts are counted instead; the revision is marked bad once they are used up.
+    if (progress.planned && !opts.retrying) ctx.store.update(env, (m) => { m.bad = [...m.bad.filter((b) => b.revision !== tip), { revision: tip, reason: failure.message, code: failure.reason }]; });
     await fallBack(ctx, env, memory.lastGood, v, journal);
     return;
   }

@@ -20,6 +20,9 @@ import { reconcileEnvironment, reportFailure, type ControllerContext, type Envir
 import { describeFailure, firstLine, unknownFacts, type Failure } from './failure.js';
 import { isOwnRef, movesFollowedRef } from './ref-events.js';
 import { recordingReports, type EnvironmentReport } from './observer.js';
+import { readSuspensions, writeSuspensions } from './suspensions.js';
+import { durationMs } from '../policy/duration.js';
+import type { Suspension } from '../report/suspension.js';
 
 export interface ControllerOptions {
   /** Environments to run; empty: every environment of the tip. */
@@ -49,7 +52,16 @@ export class Controller {
   private watcher: FSWatcher | undefined;
   private bus: Pm2Bus | undefined;
   private lastRevision: string | undefined;
-  private lastSync = 0;
+  /** When each environment was last reconciled (wall clock), for its interval. */
+  private readonly lastSync = new Map<string, number>();
+  /** When a held-back environment should be looked at again (the context's clock: windows follow it). */
+  private readonly wakeAt = new Map<string, number>();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  /** Suspension records of the status branch, and suspend/resume requests not written yet. */
+  private suspensions = new Map<string, Suspension>();
+  private lastSuspensions = '';
+  private readonly suspensionRequests: Suspension[] = [];
+  private statusPullFailing = false;
   private applying = false;
   /** A process event in a managed namespace that came while a pass was applying. */
   private missedEvent: string | undefined;
@@ -82,6 +94,23 @@ export class Controller {
   requestPass(reason: string): { correlationId: string; done: Promise<void> } {
     const done = this.trigger(reason);
     return { correlationId: this.pendingId ?? this.passId ?? '', done };
+  }
+
+  /**
+   * Suspends or resumes an environment (the API's operators): the record is
+   * committed to the status branch at the start of the next pass, which then
+   * honours it. Resolves to the record and the id of that pass.
+   */
+  setSuspension(environment: string, change: { suspended: boolean; by: string; reason?: string }): { record: Suspension; correlationId: string; done: Promise<void> } {
+    const record: Suspension = { environment, suspended: change.suspended, by: change.by, at: this.ctx.now().toISOString(), ...(change.reason ? { reason: change.reason } : {}) };
+    this.suspensionRequests.push(record);
+    const pass = this.requestPass(`${change.suspended ? 'suspend' : 'resume'} requested by ${change.by}`);
+    return { record, ...pass };
+  }
+
+  /** The suspension record of an environment as the last pass read it. */
+  suspensionOf(environment: string): Suspension | undefined {
+    return this.suspensions.get(environment);
   }
 
   /** Starts watching and queues the first pass (it runs in the background). */
@@ -174,9 +203,51 @@ export class Controller {
     return { ...(this.sourceDown ? { source: this.sourceDown } : {}), ...(this.daemonDown ? { daemon: this.daemonDown } : {}) };
   }
 
+  /**
+   * Writes the suspend/resume requests, takes in the status branch (records
+   * others committed) and reads every suspension record. A status branch
+   * that cannot be fetched leaves the records as last read.
+   */
+  private async syncSuspensions(): Promise<void> {
+    const requests = this.suspensionRequests.splice(0);
+    try {
+      if (requests.length && !(await writeSuspensions(this.ctx.status, requests))) this.ctx.logger.warn({ environments: requests.map((r) => r.environment) }, 'the suspension is committed but not pushed yet; this controller honours it, others once it is pushed');
+      if (!this.ctx.status.pending) await this.ctx.status.pull();
+      if (this.statusPullFailing) this.ctx.logger.info('the status branch can be fetched again');
+      this.statusPullFailing = false;
+    } catch (err) {
+      if (!this.statusPullFailing) this.ctx.logger.warn({ err }, 'cannot fetch the status branch; suspensions stay as last read');
+      this.statusPullFailing = true;
+    }
+    this.suspensions = readSuspensions(this.ctx.status, this.ctx.logger);
+  }
+
+  /** How often an environment is reconciled when nothing changed: its `spec.policy.interval`, else `--resync`. */
+  private intervalOf(env: string): number {
+    const text = this.reports.get(env)?.state?.policy.interval;
+    if (!text) return this.opts.resyncMs;
+    try { return durationMs(text); } catch { return this.opts.resyncMs; }
+  }
+
+  /** Whether an environment's interval passed or its wake time came, in a pass where nothing else changed. */
+  private due(env: string, now: number): boolean {
+    const wake = this.wakeAt.get(env);
+    if (wake !== undefined && this.ctx.now().getTime() >= wake) return true;
+    return now - (this.lastSync.get(env) ?? 0) >= this.intervalOf(env);
+  }
+
+  /** Queues a pass for the earliest wake time (a sync window opening, a retry falling due). */
+  private scheduleWake(): void {
+    clearTimeout(this.wakeTimer);
+    if (this.stopping || !this.wakeAt.size) return;
+    const delay = Math.min(Math.max(0, Math.min(...this.wakeAt.values()) - this.ctx.now().getTime()), 2_000_000_000);
+    this.wakeTimer = setTimeout(() => this.trigger('a sync window or retry is due'), delay);
+  }
+
   private async pass(reasons: string[]): Promise<void> {
     this.ctx.source.beginPass();
     await this.ctx.status.flush();
+    await this.syncSuspensions();
     this.daemonDownBefore = this.daemonDown;
     if (!this.ctx.pm2.lost) this.daemonDown = undefined;
     const revision = await this.fetchTip();
@@ -185,13 +256,18 @@ export class Controller {
     const changed = revision !== this.lastRevision;
     const onlyInterval = reasons.every((r) => r === 'interval');
     const conditions = JSON.stringify(this.conditions());
-    if (!changed && onlyInterval && conditions === this.lastConditions && now - this.lastSync < this.opts.resyncMs) return;
+    const suspensions = JSON.stringify([...this.suspensions.values()].sort((a, b) => a.environment.localeCompare(b.environment)));
+    // Nothing changed: only the environments whose interval passed (or whose wake time came) are reconciled.
+    const quiet = !changed && onlyInterval && conditions === this.lastConditions && suspensions === this.lastSuspensions;
+    const dueNow = quiet ? new Set((this.opts.environments.length ? this.opts.environments : this.knownEnvironments).filter((e) => this.due(e, now))) : undefined;
+    if (dueNow && !dueNow.size) return;
     const facts = await this.ctx.source.facts(revision, this.ctx.allowedSignersFile).catch((err: unknown) => {
       this.ctx.logger.error({ err, revision }, 'cannot read the commit');
       return unknownFacts(revision, err);
     });
     const all = await this.environmentsAt(revision);
-    const envs = this.opts.claim ? await this.opts.claim(all) : all;
+    const claimed = this.opts.claim ? await this.opts.claim(all) : all;
+    const envs = dueNow ? claimed.filter((e) => dueNow.has(e)) : claimed;
     const outcomes: EnvironmentOutcome[] = [];
     const correlationId = this.passId ?? '';
     const started = Date.now();
@@ -208,8 +284,14 @@ export class Controller {
       if (missed) this.trigger(`${missed} during the last pass`);
     }
     this.lastRevision = revision;
-    this.lastSync = now;
+    for (const o of outcomes) {
+      this.lastSync.set(o.environment, now);
+      if (o.wakeAt) this.wakeAt.set(o.environment, Date.parse(o.wakeAt));
+      else this.wakeAt.delete(o.environment);
+    }
+    this.scheduleWake();
     this.lastConditions = JSON.stringify(this.conditions());
+    this.lastSuspensions = suspensions;
     this.opts.onPass?.({ revision, reasons, outcomes });
     this.ctx.observer?.passFinished?.({ correlationId, revision, reasons, durationMs: Date.now() - started, at: new Date().toISOString() });
   }
@@ -221,7 +303,8 @@ export class Controller {
     ctx.logger.info({ environment: env, revision, reasons }, 'reconciling');
     let outcome: EnvironmentOutcome;
     try {
-      outcome = await reconcileEnvironment(ctx, env, revision, facts, { conditions: this.conditions() });
+      const suspension = this.suspensions.get(env);
+      outcome = await reconcileEnvironment(ctx, env, revision, facts, { conditions: this.conditions(), ...(suspension ? { suspension } : {}) });
     } catch (err) {
       const failure = describeFailure(err);
       if (failure.reason === 'daemon-unreachable') {
@@ -327,6 +410,7 @@ export class Controller {
     clearInterval(this.timer);
     clearTimeout(this.eventTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.wakeTimer);
     const waitMs = this.opts.stopWaitMs ?? STOP_WAIT_MS;
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([

@@ -26,8 +26,12 @@ import { buildStatus, parseStatusEvidence, stableStatus, statusRows } from '../r
 import type { StatusRepo } from '../report/status-repo.js';
 import { evaluateApproval, requiredApprovals, type AllowedSigner, type ApprovalDecision, type CommitFacts } from '../source/approval.js';
 import type { GitSource } from '../source/git-source.js';
-import { applyTarget, rolledBackProblem, type Verdict } from './apply-target.js';
-import { capProblems, type Failure } from './failure.js';
+import { DaemonUnreachableError } from '../domain/errors.js';
+import type { RetryPolicy } from '../domain/manifest.js';
+import type { Suspension } from '../report/suspension.js';
+import { applyTarget, observeRevision, rolledBackProblem, type Verdict } from './apply-target.js';
+import { capProblems, describeFailure, secretsOf, type Failure } from './failure.js';
+import { afterAttempt, decideGate, staleRetry, type Gate } from './gate.js';
 import { renderRevision } from './render-revision.js';
 import type { ControllerObserver } from './observer.js';
 import type { BuildFailureNote, StateStore } from './state-store.js';
@@ -67,7 +71,11 @@ export interface ControllerContext {
 }
 
 /** What the controller knows of its surroundings during one pass. */
-export interface PassInfo { conditions: Conditions }
+export interface PassInfo {
+  conditions: Conditions;
+  /** The environment's suspension record, if any (suspended or resumed). */
+  suspension?: Suspension;
+}
 
 export interface EnvironmentOutcome {
   environment: string;
@@ -78,6 +86,8 @@ export interface EnvironmentOutcome {
   namespace?: string;
   actions: number;
   evidence?: string;
+  /** When a held-back reconcile should run again (a sync window opens, a retry is due). */
+  wakeAt?: string;
 }
 
 function liveDigest(live: readonly LiveTask[]): string {
@@ -126,16 +136,66 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
     v.problems.push(`revision ${tip} is marked bad (${badMark.reason}); waiting for a new commit`);
   }
   const tipAccepted = v.outcome === 'converged';
-  const target = tipAccepted ? tip : memory.lastGood;
-  let targetState = tipAccepted ? attempt.state : undefined;
-  if (!tipAccepted && target) targetState = (await renderRevision(ctx, env, target)).state;
+  const lastGood = memory.lastGood;
+  if (staleRetry(memory, tip)) ctx.store.update(env, (m) => { delete m.retry; });
+  // The windows in force are those of the revision that runs: a commit cannot open its own window.
+  const runningState = lastGood && lastGood !== tip ? (await renderRevision(ctx, env, lastGood)).state : attempt.state;
+  const gate = decideGate({ environment: env, tip, tipAccepted, ...(lastGood ? { lastGood } : {}), ...(pass.suspension ? { suspension: pass.suspension } : {}), ...(runningState ?? attempt.state ? { runningPolicy: (runningState ?? attempt.state)!.policy } : {}), ...(attempt.state ? { tipPolicy: attempt.state.policy } : {}), ...(memory.retry ? { retry: memory.retry } : {}), now: ctx.now() });
+  const target = tipAccepted && (gate.mode === 'apply' || !lastGood) ? tip : lastGood;
+  let targetState = target === undefined ? undefined : target === tip ? attempt.state : runningState;
+  if (target && !targetState) targetState = (await renderRevision(ctx, env, target)).state;
 
   if (target && targetState) {
-    await applyTarget(ctx, env, tip, target, targetState, v, { sequence: nextChainLink(ctx, env).sequence, resumed: interrupted !== undefined });
+    const journal = { sequence: nextChainLink(ctx, env).sequence, resumed: interrupted !== undefined };
+    if (gate.mode === 'observe' || (target === tip && gate.mode !== 'apply')) await observeTarget(ctx, env, target, targetState, v);
+    else await applyTarget(ctx, env, tip, target, targetState, v, journal, { retrying: target === tip && Boolean(attempt.state?.policy.retry) });
   }
-  const running = ctx.store.env(env).lastGood ?? (v.result?.converged ? target : undefined);
-  const out = await report(ctx, env, { ...v, tip, facts, decision, interrupted, running, state: attempt.state ?? targetState, conditions: pass.conditions });
-  return { ...out, ...((targetState ?? attempt.state) ? { namespace: (targetState ?? attempt.state)!.namespace } : {}) };
+  const wakeAt = gateOutcome(ctx, env, v, gate, { tip, target, policy: target === tip && gate.mode === 'apply' ? attempt.state?.policy.retry : undefined });
+  const healed = target !== undefined && target === lastGood && gate.mode !== 'observe' && v.results.length > 0 && !v.rollback;
+  const running = ctx.store.env(env).lastGood ?? (gate.mode === 'apply' && v.result?.converged ? target : undefined);
+  const suspension = pass.suspension?.suspended ? { suspension: pass.suspension } : {};
+  const out = await report(ctx, env, { ...v, tip, facts, decision, interrupted, running, state: attempt.state ?? targetState, conditions: pass.conditions, healed, ...suspension });
+  return { ...out, ...((targetState ?? attempt.state) ? { namespace: (targetState ?? attempt.state)!.namespace } : {}), ...(wakeAt ? { wakeAt: wakeAt.toISOString() } : {}) };
+}
+
+/**
+ * Folds what the gate held back into the verdict, and keeps the retry
+ * bookkeeping of an attempt at the tip. Returns when the environment should
+ * be looked at again (a window opening, the next attempt).
+ */
+function gateOutcome(ctx: ControllerContext, env: string, v: Verdict, gate: Gate, a: { tip: string; target?: string; policy?: RetryPolicy }): Date | undefined {
+  if (gate.outcome === 'suspended' || (gate.outcome && v.outcome === 'converged')) {
+    Object.assign(v, { outcome: gate.outcome, message: gate.message });
+    delete v.reason;
+  }
+  v.problems.push(...gate.problems);
+  if (gate.healPaused && v.result && v.result.plan.actions.length > 0) {
+    if (v.outcome === 'converged') Object.assign(v, { outcome: 'waiting', message: gate.healPaused });
+    v.problems.push(`${gate.healPaused}; ${v.result.plan.actions.length} action(s) wait for it to open`);
+  }
+  if (a.target !== a.tip || !a.policy) return gate.wakeAt;
+  const failed = v.outcome === 'failed';
+  const next = afterAttempt(ctx.store.env(env), { tip: a.tip, policy: a.policy, failed, ...(v.reason ? { reason: v.reason } : {}), ...(v.message ?? v.problems.at(-1) ? { message: v.message ?? v.problems.at(-1)! } : {}), now: ctx.now() });
+  if (next.problem) v.problems.push(next.problem);
+  if (!next.retry && !next.exhausted && !ctx.store.env(env).retry) return gate.wakeAt;
+  ctx.store.update(env, (m) => {
+    if (next.retry) m.retry = next.retry;
+    else delete m.retry;
+    if (next.exhausted) m.bad = [...m.bad.filter((b) => b.revision !== a.tip), { revision: a.tip, reason: next.problem!, code: v.reason ?? 'apply-failed' }];
+  });
+  return next.retry ? new Date(next.retry.nextAt) : gate.wakeAt;
+}
+
+/** The running revision observed only (a suspended environment, a closed window): read, diffed and planned, never changed. */
+async function observeTarget(ctx: ControllerContext, env: string, target: string, state: DesiredState, v: Verdict): Promise<void> {
+  try {
+    v.result = await observeRevision(ctx, env, target, state);
+  } catch (err) {
+    if (err instanceof DaemonUnreachableError) throw err;
+    const failure = describeFailure(err, secretsOf([state]));
+    Object.assign(v, { outcome: 'failed', reason: failure.reason, message: failure.message });
+    v.problems.push(`revision ${target}: ${failure.message}`);
+  }
 }
 
 /**
@@ -173,6 +233,9 @@ interface ReportInput {
   /** false: PM2 could not be read, task states are unknown. */
   liveKnown?: boolean;
   conditions?: Conditions;
+  /** Actions ran to bring the running revision back (drift healed). */
+  healed?: boolean;
+  suspension?: Suspension;
 }
 
 /** The key of what a report says, so an unchanged refusal or failure is reported once. */
@@ -284,6 +347,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     ...(r.buildFailures?.length ? { buildFailures: r.buildFailures } : {}),
     evidence: evidence ?? (previousStatus ? parseStatusEvidence(previousStatus) : undefined),
     badRevisions: memory.bad,
+    ...(r.suspension ? { suspension: r.suspension } : {}),
     ...(r.rollback ?? r.standing ? { rollback: r.rollback ?? r.standing } : {}),
   }));
   if (!previousStatus || stableStatus(previousStatus) !== stableStatus(status) || files.length || heartbeatDue(ctx, previousStatus)) files.push({ path: layout.statusFile, text: status });
@@ -295,6 +359,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     correlationId: ctx.correlationId ?? '', environment: env, tip: r.tip, ...(r.running ? { running: r.running } : {}), outcome: r.outcome, ...(r.reason ? { reason: r.reason } : {}),
     problems: r.problems, decision: r.decision, ...(r.state ? { state: r.state } : {}), ...(r.result && r.liveKnown !== false ? { result: r.result } : {}),
     results: r.results, lastActions, ...(evidence ? { evidence: evidence.file } : {}), at: now,
+    ...(r.healed ? { healed: true } : {}), ...(r.suspension ? { suspension: r.suspension } : {}), host: ctx.host,
   });
   return { environment: env, outcome: r.outcome, ...(r.reason ? { reason: r.reason } : {}), running: r.running, actions: r.results.length, ...(evidence ? { evidence: evidence.file } : {}) };
 }

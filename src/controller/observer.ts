@@ -11,6 +11,7 @@ import type { BuildEvent } from '../delivery/types.js';
 import type { ReconcileResult } from '../reconcile.js';
 import type { Outcome } from '../report/evidence.js';
 import type { ApprovalDecision } from '../source/approval.js';
+import type { Suspension } from '../report/suspension.js';
 
 /** One environment as its last report saw it. */
 export interface EnvironmentReport {
@@ -35,6 +36,12 @@ export interface EnvironmentReport {
   /** Evidence report written for it, if any. */
   evidence?: string;
   at: string;
+  /** Actions ran to bring the running revision back (drift healed), not to apply a new one. */
+  healed?: boolean;
+  /** Set while the environment is suspended. */
+  suspension?: Suspension;
+  /** The host whose controller reported it. */
+  host?: string;
 }
 
 /** A process event of PM2's bus, in a namespace the controller manages. */
@@ -68,5 +75,24 @@ export function recordingReports(next: ControllerObserver | undefined, reports: 
     reported: (r) => { reports.set(r.environment, r); next?.reported?.(r); },
     build: (e) => next?.build?.(e),
     processEvent: (e) => next?.processEvent?.(e),
+  };
+}
+
+/** One observer that tells each of `observers` in turn; one that throws does not keep the others from hearing. */
+export function combineObservers(observers: ReadonlyArray<ControllerObserver | undefined>): ControllerObserver | undefined {
+  const list = observers.filter((o): o is ControllerObserver => o !== undefined);
+  if (list.length <= 1) return list[0];
+  const each = <K extends keyof ControllerObserver>(key: K) => (e: Parameters<NonNullable<ControllerObserver[K]>>[0]): void => {
+    for (const o of list) {
+      try {
+        (o[key] as ((x: typeof e) => void) | undefined)?.call(o, e);
+      } catch {
+        // An observer only looks; its failure must not change what the controller does.
+      }
+    }
+  };
+  return {
+    passStarted: each('passStarted'), passFinished: each('passFinished'), reconciled: each('reconciled'),
+    reported: each('reported'), build: each('build'), processEvent: each('processEvent'),
   };
 }

@@ -12,6 +12,9 @@ import type { FailureReason } from '../domain/failure.js';
 /** A failed build as the status file shows it while its revision stays marked bad. */
 export interface BuildFailureNote { task: string; message: string; tail: readonly string[] }
 
+/** A failed apply that will be tried again (`spec.policy.retry`): how often it failed and when the next attempt is due. */
+export interface RetryNote { revision: string; failures: number; nextAt: string; message: string }
+
 export interface EnvMemory {
   lastGood?: string;
   /** Revisions not retried until a new commit; `code` when it failed with an error rather than failed health. */
@@ -22,6 +25,7 @@ export interface EnvMemory {
   lastActions?: Record<string, { action: string; message?: string; at: string }>;
   /** Written before an apply starts; cleared once its evidence is committed. */
   pending?: { revision: string; sequence: number; plannedActions: number; at: string };
+  retry?: RetryNote;
 }
 
 interface Memory { environments: Record<string, EnvMemory> }

@@ -89,12 +89,41 @@ export interface ApprovalPolicy { required: number }
  */
 export type PruneLimit = number | `${number}%`;
 
+/**
+ * A cron-style window for applying new revisions (`spec.policy.syncWindows`):
+ * it opens at each time `schedule` (five cron fields, or @hourly, @daily,
+ * @weekly, @monthly, @yearly) names and stays open for `duration`. While a
+ * deny window is open, or while allow windows exist and none is open, a new
+ * revision waits; the running one is still self-healed when every window
+ * that keeps it closed says `selfHeal: true`.
+ */
+export interface SyncWindow {
+  kind: 'allow' | 'deny';
+  schedule: string;
+  /** How long each opening lasts: `30m`, `8h`, `1d`. */
+  duration: string;
+  /** IANA time zone the schedule is read in; default UTC. */
+  timeZone?: string;
+  selfHeal?: boolean;
+}
+
+/** `spec.policy.retry`: how often and how soon a failed apply of a revision is tried again. */
+export interface RetryPolicy {
+  /** Attempts after the first failed one; then the revision is marked bad until a new commit. */
+  limit: number;
+  backoff?: { duration?: string; factor?: number; maxDuration?: string };
+}
+
 export interface Policy {
   prune: boolean;
   selfHeal: boolean;
   rollback: boolean;
   pruneLimit: PruneLimit;
   approvals: ApprovalPolicy;
+  syncWindows?: SyncWindow[];
+  retry?: RetryPolicy;
+  /** How often the environment is reconciled when nothing changed (instead of `run --resync`). */
+  interval?: string;
 }
 
 export interface EnvironmentSpec {

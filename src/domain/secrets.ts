@@ -35,7 +35,7 @@ const COMMON_WORDS = new Set(['true', 'false', 'null', 'yes', 'no', 'on', 'off',
  */
 const PLAIN_WORDS = new Set([
   'online', 'stopped', 'stopping', 'launching', 'errored', 'completed', 'deleted', 'starting', 'waiting',
-  'converged', 'invalid', 'failed', 'rolled-back', 'not-approved', 'held', 'skipped', 'unknown', 'healthy',
+  'converged', 'invalid', 'failed', 'rolled-back', 'not-approved', 'held', 'suspended', 'skipped', 'unknown', 'healthy',
   'service', 'cluster', 'create', 'delete', 'restart', 'reload', 'scale',
   'production', 'development', 'staging', 'testing', 'localhost', '127.0.0.1', '0.0.0.0', 'enabled', 'disabled',
   'default', 'verbose', 'warning', 'utf-8',

@@ -15,6 +15,7 @@ import { at, collectTasks, pushAll, resolveEnvironment, type Located } from './c
 import { blameOf, indexPatches, patchTask, type PatchedTask, type PatchIndex } from './overlay.js';
 import { matchesTarget } from './patches.js';
 import { foldProcess } from './process.js';
+import { checkPolicy } from '../policy/validate.js';
 
 export { findEnvironments } from './collect.js';
 export type { PathProbe } from '../validate/paths.js';
@@ -215,6 +216,7 @@ export function render(input: RenderInput): RenderResult {
     maxInstances: instancesBound(input),
     rejected: unavailable,
   }));
+  for (const p of checkPolicy(envManifest.spec.policy)) diagnostics.push(at(env.doc, p.pointer, p.message));
   if (diagnostics.length) return finish(diagnostics);
   const policy: Policy = {
     ...DEFAULT_POLICY,

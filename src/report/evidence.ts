@@ -29,7 +29,12 @@ export interface Precedence {
 }
 
 /** `held`: the plan would delete more than the prune limit allows; nothing of it ran. */
-export type Outcome = 'converged' | 'failed' | 'rolled-back' | 'not-approved' | 'invalid' | 'held';
+/**
+ * How a reconcile ended. `suspended`: the environment is suspended, observed
+ * and never changed; `waiting`: a new revision waits for its sync window or
+ * for the next retry of a failed apply, the running one keeps running.
+ */
+export type Outcome = 'converged' | 'failed' | 'rolled-back' | 'not-approved' | 'invalid' | 'held' | 'suspended' | 'waiting';
 
 export interface EvidenceInput {
   environment: string;

@@ -221,6 +221,23 @@ export class StatusRepo {
     return committed;
   }
 
+  /**
+   * Takes in what others committed to the status branch (another host, an
+   * operator's `suspend`): fetches it and puts this clone's own commits on
+   * top. Throws UnreachableError when the remote cannot be fetched.
+   */
+  async pull(): Promise<void> {
+    if (!(await this.fetchRemote())) return;
+    if (!(await this.hasCommits())) {
+      await this.git.raw(['checkout', '--quiet', '-B', STATUS_BRANCH, 'FETCH_HEAD']);
+      return;
+    }
+    // Nothing new there: no rebase (the common case, once per pass).
+    // (simple-git resolves a failing command that prints nothing, so the answer is a count, not an exit code.)
+    const behind = Number((await this.git.raw(['rev-list', '--count', 'HEAD..FETCH_HEAD'])).trim());
+    if (behind > 0) await this.git.raw([...this.config(), 'rebase', '--quiet', '-X', 'theirs', 'FETCH_HEAD']);
+  }
+
   /** Pushes commits kept while the remote was unreachable (a no-op when there are none). */
   async flush(): Promise<void> {
     if (this.unpushed) await this.pushOrKeep();

@@ -86,6 +86,8 @@ export interface StatusInput {
   /** Revisions marked bad, not retried until a new commit arrives. */
   badRevisions: Array<{ revision: string; reason: string }>;
   rollback?: { from: string; to: string; reason: string };
+  /** Set while the environment is suspended: who suspended it, when, and why. */
+  suspension?: { by: string; at: string; reason?: string };
 }
 
 /** Maps a live task's instance statuses to one shape. */
@@ -208,6 +210,8 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
   'not-approved': '**not approved**: not applied, the last approved revision keeps running',
   invalid: '**invalid manifests**: not applied, the last good revision keeps running',
   held: '**held**: this revision would delete more than the prune limit allows; not applied, the last good revision keeps running',
+  suspended: '**suspended**: observed and reported, nothing is changed until it is resumed',
+  waiting: '**waiting**: the newest revision is not applied yet (see the message); the last good revision keeps running',
 };
 
 /** Renders the status file. */
@@ -221,6 +225,7 @@ export function buildStatus(s: StatusInput): string {
     `| result | ${OUTCOME_TEXT[s.outcome]} |`,
     ...(s.reason ? [`| reason | ${s.reason} |`] : []),
     ...(s.message ? [`| message | ${cell(s.message)} |`] : []),
+    ...(s.suspension ? [`| suspended | by ${cell(s.suspension.by)} at ${s.suspension.at}${s.suspension.reason ? `: ${cell(s.suspension.reason)}` : ''} |`] : []),
     ...outageLine('source', s.conditions?.source, 'the last fetched revision keeps running and self-healing'),
     ...outageLine('daemon', s.conditions?.daemon, 'a new daemon is being started'),
     `| revision | ${rev} |`,
