@@ -124,6 +124,7 @@ function planTaskOf(r: ResolvedTask): PlanTask {
 function execTaskOf(r: ResolvedTask): ExecTask {
   return {
     name: r.task.name,
+    ...(r.task.pm2Name !== undefined ? { pm2Name: r.task.pm2Name } : {}),
     type: r.task.type,
     dependsOn: r.task.dependsOn,
     instances: Number(r.comparable.instances),
@@ -235,7 +236,12 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
         const d = deliveries.get(action.task);
         if (stateDir && d && action.action !== 'delete') switchLink({ stateDir, env: state.namespace, task: action.task, codeDigest: d.code.codeDigest });
       },
-      afterDelete: (action) => { if (stateDir) removeLink({ stateDir, env: state.namespace, task: action.task }); },
+      afterDelete: (action) => {
+        // A code link is named after the task that started the processes (their marker): an undeclared process
+        // pm2-gitops never started has none, and the link of a task still declared (its processes had another PM2 name) stays.
+        const task = live.find((l) => l.name === action.task)?.marker?.task;
+        if (stateDir && task !== undefined && !state.tasks.some((t) => t.name === task)) removeLink({ stateDir, env: state.namespace, task });
+      },
       plan: thePlan,
       tasks: resolved.map(execTaskOf),
       live,

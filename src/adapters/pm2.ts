@@ -156,7 +156,12 @@ export class Pm2Client {
     const pwd = process.env.PWD;
     try {
       // prepareAppConf sets process.env.PWD to the app's cwd; keep ours.
-      return this.common.resolveAppAttributes({ cwd: String(app.cwd ?? process.cwd()), pm2_home: this.home }, verified[0]!);
+      const resolved = this.common.resolveAppAttributes({ cwd: String(app.cwd ?? process.cwd()), pm2_home: this.home }, verified[0]!) as Record<string, unknown>;
+      // PM2's programmatic API marks its own client with PM2_PROGRAMMATIC and copies the client's env into the app:
+      // `pm2 start` never gives it to a process, so neither does pm2-gitops (unless the task declares it).
+      const env = resolved.env as Record<string, unknown> | undefined;
+      if (env && !Object.hasOwn((app.env ?? {}) as object, 'PM2_PROGRAMMATIC')) delete env.PM2_PROGRAMMATIC;
+      return resolved;
     } finally {
       if (pwd === undefined) delete process.env.PWD;
       else process.env.PWD = pwd;

@@ -6,7 +6,7 @@
 import type { Pm2Client } from '../adapters/pm2.js';
 import type { EnvironmentReport } from '../controller/observer.js';
 import type { LiveTask, Pm2Entry } from '../domain/live.js';
-import { normalizeLive } from '../live/normalize.js';
+import { normalizeLiveOf } from '../live/normalize.js';
 
 /** A reader of every given environment's live tasks; resolves to undefined when PM2 cannot be read. */
 export function liveReader(pm2: Pick<Pm2Client, 'list' | 'lost'>, cacheMs = 500): (reports: readonly EnvironmentReport[]) => Promise<Map<string, LiveTask[]> | undefined> {
@@ -24,8 +24,7 @@ export function liveReader(pm2: Pick<Pm2Client, 'list' | 'lost'>, cacheMs = 500)
     const out = new Map<string, LiveTask[]>();
     for (const r of reports) {
       if (!r.state) continue;
-      const keys = new Map(r.state.tasks.map((t) => [t.name, Object.keys(t.process.env ?? {})]));
-      out.set(r.environment, normalizeLive(entries, r.state.namespace, (name) => keys.get(name) ?? []));
+      out.set(r.environment, normalizeLiveOf(entries, r.state));
     }
     return out;
   };

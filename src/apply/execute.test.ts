@@ -35,6 +35,15 @@ describe('execute', () => {
     expect(ops.calls).toContain('create other');
   });
 
+  it('[import-pm2-name] waits for a task\'s processes under its PM2 name, and its dependents for it by task name', async () => {
+    const ops = new FakeOps();
+    const api = task('api', { pm2Name: 'API', app: { name: 'API', namespace: 'ns', env: {} } });
+    const web = task('web', { dependsOn: ['api'] });
+    const results = await execute({ plan: planOf([action(web, 'create'), action(api, 'create')]), tasks: [web, api], live: [], ops, prober, clock });
+    expect(results.map((r) => [r.task, r.result, r.message])).toEqual([['web', 'ok', 'online'], ['api', 'ok', 'online']]);
+    expect(ops.calls).toEqual(['create API', 'create web']);
+  });
+
   it('starts a dependent only after its dependency is ready', async () => {
     const ops = new FakeOps();
     const db = task('db');

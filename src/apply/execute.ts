@@ -14,6 +14,8 @@ import { waitJob, waitService, type Readiness } from './wait.js';
 /** A desired task as the executor needs it. */
 export interface ExecTask {
   name: string;
+  /** The name of its processes in PM2, when it is not `name`. */
+  pm2Name?: string;
   type: 'service' | 'job';
   dependsOn: string[];
   instances: number;
@@ -70,7 +72,7 @@ export async function execute(input: ExecuteInput): Promise<ActionResult[]> {
   const slots = new Semaphore(Math.max(1, input.concurrency ?? 8));
 
   const waitReady = (task: ExecTask, since: number): Promise<Readiness> => {
-    const target = { namespace: plan.namespace, name: task.name, type: task.type, instances: task.instances, health: task.health, since };
+    const target = { namespace: plan.namespace, name: task.pm2Name ?? task.name, type: task.type, instances: task.instances, health: task.health, since };
     return task.type === 'job' ? waitJob(target, snapshot, clock) : waitService(target, snapshot, input.prober, clock);
   };
 
@@ -116,7 +118,7 @@ export async function execute(input: ExecuteInput): Promise<ActionResult[]> {
   const existing = async (task: ExecTask): Promise<Readiness> => {
     const l = live.get(task.name);
     if (!l) return { ok: false, detail: 'not running' };
-    if (task.type === 'job') return waitJob({ namespace: plan.namespace, name: task.name, type: 'job', instances: task.instances, health: task.health, since: 0 }, snapshot, clock);
+    if (task.type === 'job') return waitJob({ namespace: plan.namespace, name: task.pm2Name ?? task.name, type: 'job', instances: task.instances, health: task.health, since: 0 }, snapshot, clock);
     const down = l.instances.filter((i) => i.status !== 'online');
     return down.length ? { ok: false, detail: `${down.map((i) => i.status).join(', ')} in PM2` } : { ok: true, detail: 'online' };
   };

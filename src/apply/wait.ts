@@ -11,6 +11,7 @@ export interface Readiness { ok: boolean; detail: string }
 
 export interface WaitTarget {
   namespace: string;
+  /** The processes' name in PM2. */
   name: string;
   type: 'service' | 'job';
   instances: number;

@@ -15,7 +15,7 @@ import { pickEnvironment } from './environment.js';
 export async function exportCommand(opts: SourceOptions & { format: EcosystemFormat; out?: string }, io: CliIo): Promise<number> {
   const env = pickEnvironment(opts);
   const repoRoot = resolve(opts.repo);
-  const state = loadDesiredState({ repoRoot, path: opts.path }, env, renderOptions(opts));
+  const state = loadDesiredState({ repoRoot, path: opts.path }, env, renderOptions(opts, { everyHost: true }));
   const file = opts.out === undefined ? undefined : resolve(opts.out);
   const text = formatEcosystem(state, { repoRoot, fileDir: file ? dirname(file) : repoRoot }, opts.json ? 'json' : opts.format);
   if (file === undefined) {

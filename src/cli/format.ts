@@ -82,7 +82,7 @@ export function formatLive(live: readonly LiveTask[], now: number): string {
     const statuses = [...new Set(t.instances.map((i) => i.status))].join('/');
     const online = t.instances.filter((i) => i.status === 'online');
     rows.push([
-      t.name,
+      t.pm2Name === undefined ? t.name : `${t.name} (PM2: ${t.pm2Name})`,
       `${statuses}${t.instances.length > 1 ? ` (${online.length}/${t.instances.length})` : ''}`,
       t.instances.map((i) => i.pid || '-').join(',') || '-',
       String(t.instances.reduce((n, i) => n + i.restarts, 0)),

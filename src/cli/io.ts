@@ -20,4 +20,7 @@ export interface SourceOptions {
   allowRoot?: string[];
   /** Most workers per task (`--max-instances`), as written. */
   maxInstances?: string;
+  /** The host the state is for (`--host`), and its labels (`--host-label KEY=VALUE`, repeatable). */
+  host?: string;
+  hostLabel?: string[];
 }

@@ -38,7 +38,8 @@ function collectEnv(value: string, previous: string[]): string[] {
 function renderFlags(cmd: Command): Command {
   return cmd
     .option('--allow-root <dir>', 'a folder outside the repository that cwd and script may lie in (repeatable)', collect, [])
-    .option('--max-instances <n>', 'most workers one task may ask for (default: 4 × the CPUs of this host)');
+    .option('--max-instances <n>', 'most workers one task may ask for (default: 4 × the CPUs of this host)')
+    .option('--host-label <key=value>', 'a label of this host that spec.hostSelector matches (repeatable)', collect, []);
 }
 
 function sourceOptions(cmd: Command): Command {
@@ -46,6 +47,7 @@ function sourceOptions(cmd: Command): Command {
     .option('--repo <path|url>', 'manifest repository (working tree, bare repository or URL)', '.')
     .option('--path <dir>', 'manifest folder inside the repository', '.')
     .option('--env <name>', 'environment to work on (default: the only one)', environmentNameOf)
+    .option('--host <name>', 'the host whose tasks to work on (spec.hosts; default: this hostname; render and export: every task unless --host or --host-label is given)')
     .option('--json', 'print one JSON document on stdout', false));
 }
 
@@ -96,7 +98,8 @@ function build(): Command {
     .option('--previous-key <file>', 'the old private key, so that it signs the key rotation record too')
     .option('--allowed-signers <file>', 'SSH allowed-signers file of the people who may sign and approve')
     .option('--require-approvals <env=n>', 'minimum approvals for an environment (repeatable)', collect, [])
-    .option('--host <name>', 'this host\'s name in status and evidence (default: the hostname)')
+    .option('--host <name>', 'this host\'s name: the tasks that target it (spec.hosts) run here, and it reports to status/<env>/<name>.md and its own evidence chain (default: the hostname, reporting to status/<env>.md)')
+    .option('--host-timeout <duration>', 'a host whose status is older than this shows as lost in the fleet summary', '10m')
     .option('--concurrency <n>', 'actions that may run at once', '8')
     .option('--listen <host:port>', 'serve the HTTP API (health, metrics, environments, events, webhook) on HOST:PORT (host default 127.0.0.1); tokens are checked with PM2_GITOPS_JWT_SECRET or --jwt-public-key')
     .option('--notify <url>', 'post a notification (JSON with a Slack-compatible text) there when a reconcile or build fails, an approval is refused, a rollback happens or drift is healed (repeatable)', collect, [])
@@ -114,6 +117,7 @@ function build(): Command {
   program.command('status').description('print the status of an environment from the status branch')
     .option('--repo <path|url>', 'manifest repository', '.')
     .option('--env <name>', 'environment (default: all)', environmentNameOf)
+    .option('--host <name>', 'the status of this host of a fleet (default: each environment\'s summary)')
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./status.js')).statusCommand));
 
@@ -130,6 +134,7 @@ function build(): Command {
   program.command('verify').description('check signatures and the hash chain of evidence reports (exit 5 when invalid)')
     .option('--repo <path|url>', 'manifest repository', '.')
     .option('--env <name>', 'environment (default: all)', environmentNameOf)
+    .option('--host <name>', 'only the evidence chain of this host of a fleet (default: every chain)')
     .option('--public-key <file>', 'a trusted public key file (signing.pub, or one key per line); repeat it for the keys of rotations', collect, [])
     .option('--json', 'print one JSON document', false)
     .action(lazy(async () => (await import('./verify.js')).verifyCommand));

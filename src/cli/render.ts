@@ -26,7 +26,7 @@ function withoutEnvValues(state: DesiredState): DesiredState {
  */
 export async function renderCommand(opts: SourceOptions & { showEnv?: boolean }, io: CliIo): Promise<number> {
   const env = pickEnvironment(opts);
-  const loaded = loadDesiredState({ repoRoot: resolve(opts.repo), path: opts.path }, env, renderOptions(opts));
+  const loaded = loadDesiredState({ repoRoot: resolve(opts.repo), path: opts.path }, env, renderOptions(opts, { everyHost: true }));
   const state = opts.showEnv ? loaded : withoutEnvValues(loaded);
   const text = opts.json ? `${JSON.stringify(state, null, 2)}\n` : stringify(state, { lineWidth: 0 });
   if (opts.showEnv) io.outRaw(text);

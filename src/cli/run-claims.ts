@@ -10,6 +10,7 @@ import type { Logger } from '../adapters/logger.js';
 import { ConflictError } from '../domain/errors.js';
 import { canonicalJson } from '../report/canonical.js';
 import { chainHash } from '../report/evidence.js';
+import { reportLayout } from '../report/layout.js';
 import { buildRotation, chainKeyOf, rotationFileName, signRotation } from '../report/rotation.js';
 import type { StatusRepo } from '../report/status-repo.js';
 import type { StateStore } from '../controller/state-store.js';
@@ -27,6 +28,8 @@ export interface ClaimContext {
   previousKeyGiven: boolean;
   appliedRefs: AppliedRefs;
   host: string;
+  /** Whether this host reports as one host of a fleet (its own evidence chain per environment). */
+  fleet: boolean;
   logger: Logger;
   now(): Date;
 }
@@ -95,9 +98,10 @@ export class EnvironmentClaims {
   /** Checks that the chain goes on with this controller's key; writes the rotation record when asked to. */
   private async continueChain(env: string): Promise<Claim> {
     const { status, keys } = this.ctx;
-    const last = status.list(join('evidence', env)).filter((f) => f.endsWith('.json')).pop();
+    const dir = reportLayout(env, this.ctx.fleet ? this.ctx.host : undefined).evidenceDir;
+    const last = status.list(dir).filter((f) => f.endsWith('.json')).pop();
     if (!last) return { ok: true };
-    const path = join('evidence', env, last);
+    const path = join(dir, last);
     const text = status.read(path) ?? '';
     let entry: { sequence?: unknown };
     try {
@@ -124,7 +128,7 @@ export class EnvironmentClaims {
       previous: chainHash(text),
       previousFile: last,
     }), keys, previous);
-    const file = join('evidence', env, rotationFileName(record));
+    const file = join(dir, rotationFileName(record));
     await status.write([{ path: file, text: `${canonicalJson(record)}\n` }], `${env}: signing key rotated from ${chainKey} to ${keys.id}`);
     // An apply interrupted before it reported would have taken this sequence: it takes the next one.
     const pending = this.ctx.store.env(env).pending;

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { hostname } from 'node:os';
 import { defaultStateDir, keepBuilds } from './session.js';
 import { ControllerLeases } from '../adapters/controller-lease.js';
 import { createLogger } from '../adapters/logger.js';
@@ -44,6 +43,10 @@ export interface RunOptions {
   allowedSigners?: string;
   requireApprovals: string[];
   host?: string;
+  /** This host's labels (`--host-label KEY=VALUE`, repeatable), matched by spec.hostSelector. */
+  hostLabel?: string[];
+  /** How long a host of the fleet may go without a status before the summary shows it lost. */
+  hostTimeout?: string;
   concurrency: string;
   keepBuilds?: string;
   allowRoot?: string[];
@@ -136,7 +139,10 @@ export async function runCommand(opts: RunOptions, io: CliIo): Promise<number> {
 async function runController(opts: RunOptions, io: CliIo, at: { url: string; stateDir: string; envs: string[]; leases: ControllerLeases; api?: ApiSettings; notify: string[] }): Promise<number> {
   const { url, stateDir } = at;
   const logger = createLogger();
-  const host = opts.host ?? hostname();
+  const render = renderOptions(opts);
+  const host = render.host!.name;
+  // Named hosts are hosts of a fleet: each reports to its own status file and evidence chain.
+  const fleet = opts.host !== undefined ? { hostTimeoutMs: parseDuration(opts.hostTimeout ?? '10m', '--host-timeout') } : undefined;
   const keys = loadSigningKeys(stateDir, { signingKey: opts.signingKey, previousKey: opts.previousKey, rotateKey: opts.rotateKey });
   const allowedSigners = opts.allowedSigners ? parseAllowedSigners(readFileSync(resolve(opts.allowedSigners), 'utf8')) : [];
   const source = await GitSource.open({ repo: url, branch: opts.branch, stateDir, logger });
@@ -150,7 +156,7 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   const appliedRefs = new AppliedRefs({ mirror: source.mirror, stateDir, logger });
   const now = (): Date => new Date();
   const store = new StateStore(stateDir);
-  const claims = new EnvironmentClaims({ leases: at.leases, status, store, keys, rotateKey: Boolean(opts.rotateKey), previousKeyGiven: Boolean(opts.previousKey), appliedRefs, host, logger, now });
+  const claims = new EnvironmentClaims({ leases: at.leases, status, store, keys, rotateKey: Boolean(opts.rotateKey), previousKeyGiven: Boolean(opts.previousKey), appliedRefs, host, fleet: fleet !== undefined, logger, now });
   await claims.holdAll(at.envs);
   const pm2 = await Pm2Client.connect();
   const warnings = [...status.repairs];
@@ -158,9 +164,10 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   const telemetry = at.api ? new ApiTelemetry({ logger, readLive: async (r) => (await readLive([r]))?.get(r.environment) }) : undefined;
   const notifier = at.notify.length ? new Notifier({ urls: at.notify, host, logger }) : undefined;
   const observer = combineObservers([telemetry, notifier]);
-  if (store.damaged) warnings.push(await rebuildState(store, { status, pm2, host, logger }));
+  if (store.damaged) warnings.push(await rebuildState(store, { status, pm2, host, fleet: fleet !== undefined, logger }));
   const controller = new Controller({
     source, status, pm2, logger, stateDir, host, appliedRefs,
+    ...(fleet ? { fleet } : {}),
     store, warnings,
     path: opts.path,
     allowedSigners,
@@ -170,16 +177,17 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
     concurrency: Number(opts.concurrency),
     deliveryDir: stateRootOf(opts),
     ...(keepBuilds(opts.keepBuilds) ? { keepBuilds: keepBuilds(opts.keepBuilds) } : {}),
-    renderOptions: renderOptions(opts),
+    renderOptions: render,
     ...(observer ? { observer } : {}),
     now,
   }, {
     environments: at.envs,
     intervalMs: parseDuration(opts.interval, '--interval'),
-    resyncMs: parseDuration(opts.resync, '--resync'),
+    // A host of a fleet reports at least every half host timeout, so that the others never take it for lost.
+    resyncMs: Math.min(parseDuration(opts.resync, '--resync'), fleet ? fleet.hostTimeoutMs / 2 : Infinity),
     claim: (names) => claims.admit(names),
   });
-  logger.info({ repo: withoutCredentials(url), branch: source.branch, path: opts.path, stateDir, host, signingKey: keys.id }, 'controller starting');
+  logger.info({ repo: withoutCredentials(url), branch: source.branch, path: opts.path, stateDir, host, hostLabels: render.host!.labels, fleet: fleet !== undefined, signingKey: keys.id }, 'controller starting');
   io.err(`pm2-gitops: following ${withoutCredentials(url)} branch ${source.branch} (state in ${stateDir})\n`);
   const server = at.api && telemetry
     ? await startApiServer({ host: at.api.host, port: at.api.port, verifier: at.api.verifier, ...(at.api.webhookSecret ? { webhookSecret: at.api.webhookSecret } : {}), controller, telemetry, readLive, logger })

@@ -20,6 +20,8 @@ import type { RenderOptions } from '../manifest/load.js';
 import type { ReconcileResult } from '../reconcile.js';
 import { digest } from '../report/canonical.js';
 import { buildEvidence, chainHash, evidenceFileName, serializeEvidence, signEvidence, type EvidenceReport, type Outcome, type Provenance } from '../report/evidence.js';
+import { buildFleetSummary } from '../report/fleet.js';
+import { reportLayout, type ReportLayout } from '../report/layout.js';
 import { buildStatus, parseStatusEvidence, stableStatus, statusRows } from '../report/status.js';
 import type { StatusRepo } from '../report/status-repo.js';
 import { evaluateApproval, requiredApprovals, type AllowedSigner, type ApprovalDecision, type CommitFacts } from '../source/approval.js';
@@ -48,6 +50,8 @@ export interface ControllerContext {
   /** Manifest folder inside the repository. */
   path: string;
   host: string;
+  /** Report as one host of a fleet (`run --host NAME`): status/<env>/<host>.md, evidence/<env>/<host>/, and the fleet summary. */
+  fleet?: { hostTimeoutMs: number };
   allowedSigners: AllowedSigner[];
   allowedSignersFile?: string;
   approvalFloor: Record<string, number>;
@@ -90,11 +94,17 @@ function liveDigest(live: readonly LiveTask[]): string {
   return digest(live.map((l) => ({ ...l, process: { ...l.process, env: redactEnv(l.process.env as Record<string, unknown>) } })));
 }
 
+/** Where this controller's reports on `env` go (DESIGN section 8: one status file and one chain per host of a fleet). */
+export function layoutOf(ctx: Pick<ControllerContext, 'host' | 'fleet'>, env: string): ReportLayout {
+  return reportLayout(env, ctx.fleet ? ctx.host : undefined);
+}
+
 function nextChainLink(ctx: ControllerContext, env: string): { previous: string | null; previousFile?: string; sequence: number } {
-  const files = ctx.status.list(join('evidence', env)).filter((f) => f.endsWith('.json'));
+  const dir = layoutOf(ctx, env).evidenceDir;
+  const files = ctx.status.list(dir).filter((f) => f.endsWith('.json'));
   const last = files[files.length - 1];
   if (!last) return { previous: null, sequence: 1 };
-  const text = ctx.status.read(join('evidence', env, last))!;
+  const text = ctx.status.read(join(dir, last))!;
   return { previous: chainHash(text), previousFile: last, sequence: (JSON.parse(text) as EvidenceReport).sequence + 1 };
 }
 
@@ -234,8 +244,30 @@ function reportKey(r: ReportInput): string {
   return r.reason ? `${base}:${r.reason}:${digest(capProblems(r.problems)).slice(0, 12)}` : base;
 }
 
+/**
+ * Keeps the fleet summary `status/<env>.md` made from every host's status
+ * file (made again after each rebase onto other hosts' pushes).
+ */
+function deriveSummary(ctx: ControllerContext, layout: ReportLayout, hostTimeoutMs: number): void {
+  const { hostsDir, summaryFile } = layout;
+  if (!hostsDir || !summaryFile) return;
+  ctx.status.derive(summaryFile, () => {
+    const hosts = ctx.status.list(hostsDir).filter((n) => n.endsWith('.md')).map((n) => ({ host: n.slice(0, -3), text: ctx.status.read(join(hostsDir, n)) ?? '' }));
+    return hosts.length ? buildFleetSummary({ environment: layout.environment, hosts, now: ctx.now(), hostTimeoutMs }) : undefined;
+  });
+}
+
+/** Whether a host of a fleet should write its unchanged status again, so that the others still see it (last seen). */
+function heartbeatDue(ctx: ControllerContext, previous: string | undefined): boolean {
+  if (!ctx.fleet || !previous) return false;
+  const seen = Date.parse(/^\| reconciled \| ([^|]+) \|$/m.exec(previous)?.[1]?.trim() ?? '');
+  return !(ctx.now().getTime() - seen < ctx.fleet.hostTimeoutMs / 2);
+}
+
 async function report(ctx: ControllerContext, env: string, r: ReportInput): Promise<EnvironmentOutcome> {
   const memory = ctx.store.env(env);
+  const layout = layoutOf(ctx, env);
+  if (ctx.fleet) deriveSummary(ctx, layout, ctx.fleet.hostTimeoutMs);
   const provenance: Provenance = {
     revision: r.tip,
     author: r.facts.author,
@@ -278,7 +310,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     }));
     if (ctx.keys) report = signEvidence(report, ctx.keys.privateKey, ctx.keys.publicKey);
     const text = serializeEvidence(report);
-    const path = join('evidence', env, evidenceFileName(report));
+    const path = join(layout.evidenceDir, evidenceFileName(report));
     files.push({ path, text });
     evidence = { file: path, hash: chainHash(text) };
   }
@@ -290,7 +322,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     });
   }
   const lastActions = ctx.store.env(env).lastActions ?? {};
-  const previousStatus = ctx.status.read(join('status', `${env}.md`));
+  const previousStatus = ctx.status.read(layout.statusFile);
   const status = processSecrets.redactText(buildStatus({
     environment: env,
     namespace: r.state?.namespace ?? '',
@@ -318,7 +350,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     ...(r.suspension ? { suspension: r.suspension } : {}),
     ...(r.rollback ?? r.standing ? { rollback: r.rollback ?? r.standing } : {}),
   }));
-  if (!previousStatus || stableStatus(previousStatus) !== stableStatus(status) || files.length) files.push({ path: join('status', `${env}.md`), text: status });
+  if (!previousStatus || stableStatus(previousStatus) !== stableStatus(status) || files.length || heartbeatDue(ctx, previousStatus)) files.push({ path: layout.statusFile, text: status });
   if (files.length) {
     await ctx.status.write(files, `${env}: ${r.outcome} at ${r.tip.slice(0, 12)}${evidence ? ' (evidence)' : ''}`);
   }

@@ -8,7 +8,7 @@ import type { Pm2Client } from '../adapters/pm2.js';
 import { systemClock } from '../apply/ops.js';
 import { LiveSnapshot } from '../apply/snapshot.js';
 import { waitService } from '../apply/wait.js';
-import type { DesiredState } from '../domain/manifest.js';
+import { pm2NameOf, type DesiredState } from '../domain/manifest.js';
 import type { ActionResult } from '../domain/plan.js';
 import { instanceCount } from '../live/normalize.js';
 import { defaultProber } from '../reconcile.js';
@@ -24,7 +24,7 @@ export async function awaitUncheckedServices(pm2: Pm2Client, state: DesiredState
   const since = systemClock.now();
   const cpus = availableParallelism();
   const failures = await Promise.all(state.tasks.filter((t) => t.type === 'service' && !acted.has(t.name)).map(async (t) => {
-    const target = { namespace: state.namespace, name: t.name, type: t.type, instances: instanceCount(t.process.instances, cpus), since, ...(t.health ? { health: t.health } : {}) };
+    const target = { namespace: state.namespace, name: pm2NameOf(t), type: t.type, instances: instanceCount(t.process.instances, cpus), since, ...(t.health ? { health: t.health } : {}) };
     const readiness = await waitService(target, snapshot, defaultProber, systemClock);
     return readiness.ok ? undefined : `${t.name}: ${readiness.detail}`;
   }));

@@ -12,6 +12,7 @@ import { parseMarker } from '../live/normalize.js';
 import type { EvidenceReport } from '../report/evidence.js';
 import type { StatusRepo } from '../report/status-repo.js';
 import { digest } from '../report/canonical.js';
+import { reportLayout } from '../report/layout.js';
 import type { EnvMemory, StateStore } from './state-store.js';
 
 /** The memory one environment's evidence reports imply (reports of any order; only `host`'s count). */
@@ -49,13 +50,13 @@ export function revisionsFromMarkers(entries: readonly Pm2Entry[]): Map<string, 
   return new Map([...newest].map(([env, v]) => [env, v.revision]));
 }
 
-function readReports(status: StatusRepo, env: string, logger: Logger): EvidenceReport[] {
+function readReports(status: StatusRepo, dir: string, logger: Logger): EvidenceReport[] {
   const out: EvidenceReport[] = [];
-  for (const name of status.list(`evidence/${env}`).filter((n) => n.endsWith('.json'))) {
+  for (const name of status.list(dir).filter((n) => n.endsWith('.json'))) {
     try {
-      out.push(JSON.parse(status.read(`evidence/${env}/${name}`) ?? '') as EvidenceReport);
+      out.push(JSON.parse(status.read(`${dir}/${name}`) ?? '') as EvidenceReport);
     } catch (err) {
-      logger.warn({ err, environment: env, file: name }, 'skipping an unreadable evidence report');
+      logger.warn({ err, file: `${dir}/${name}` }, 'skipping an unreadable evidence report');
     }
   }
   return out;
@@ -65,7 +66,7 @@ function readReports(status: StatusRepo, env: string, logger: Logger): EvidenceR
  * Fills a store whose file was damaged; resolves to the warning every status
  * file of this run shows. PM2 being unreachable only narrows what is rebuilt.
  */
-export async function rebuildState(store: StateStore, deps: { status: StatusRepo; pm2: Pm2Client; host: string; logger: Logger }): Promise<string> {
+export async function rebuildState(store: StateStore, deps: { status: StatusRepo; pm2: Pm2Client; host: string; fleet?: boolean; logger: Logger }): Promise<string> {
   const { status, pm2, host, logger } = deps;
   const entries = await pm2.list().catch((err: unknown) => {
     logger.warn({ err }, 'cannot read PM2 while rebuilding the state');
@@ -75,7 +76,7 @@ export async function rebuildState(store: StateStore, deps: { status: StatusRepo
   const envs = new Set([...status.list('evidence'), ...markers.keys()]);
   const rebuilt: string[] = [];
   for (const env of envs) {
-    const memory = memoryFromEvidence(readReports(status, env, logger), host);
+    const memory = memoryFromEvidence(readReports(status, reportLayout(env, deps.fleet ? host : undefined).evidenceDir, logger), host);
     memory.lastGood ??= markers.get(env);
     store.update(env, (m) => Object.assign(m, memory));
     rebuilt.push(`${env}${memory.lastGood ? ` (last good ${memory.lastGood.slice(0, 12)})` : ''}`);

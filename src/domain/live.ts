@@ -71,7 +71,10 @@ export const CODE_KEY = 'code';
 
 /** All PM2 processes of one name in the environment's namespace, folded into one task. */
 export interface LiveTask {
+  /** The task the processes belong to (found by its PM2 name), else their PM2 name. */
   name: string;
+  /** The processes' name in PM2, when it is not `name`. */
+  pm2Name?: string;
   namespace: string;
   instances: LiveInstance[];
   process: ComparableProcess;

@@ -1,6 +1,6 @@
 /**
  * Manifest kinds as written in the repository (`Task`, `Environment`) and the
- * rendered desired state they produce. Plain data only.
+ * rendered desired state they produce. Plain data, and the one rule that names a task's processes in PM2.
  */
 
 /** The thirteen context dimensions a Task may declare under `metadata.context`. */
@@ -59,7 +59,14 @@ export interface TaskSpec {
 export interface TaskManifest {
   apiVersion: typeof API_VERSION;
   kind: 'Task';
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string>; context?: Context };
+  metadata: {
+    name: string;
+    /** The process name in PM2 when it is not `name` (an app imported from an ecosystem file keeps its own). */
+    pm2Name?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    context?: Context;
+  };
   spec: TaskSpec;
 }
 
@@ -144,6 +151,12 @@ export interface DesiredTask {
   name: string;
   /** `metadata.name` as written in the manifest. */
   sourceName: string;
+  /**
+   * The process name in PM2, after `namePrefix`, when the manifest sets
+   * `metadata.pm2Name`; otherwise the process is named `name`. Read it with
+   * pm2NameOf(); everything that talks to PM2 by name uses that.
+   */
+  pm2Name?: string;
   /** Manifest file, relative to the repository root. */
   file: string;
   type: TaskType;
@@ -161,6 +174,11 @@ export interface DesiredTask {
   process: ProcessSpec;
 }
 
+/** The name of a task's processes in PM2: `metadata.pm2Name` (after `namePrefix`), else the task name. */
+export function pm2NameOf(task: Pick<DesiredTask, 'name' | 'pm2Name'>): string {
+  return task.pm2Name ?? task.name;
+}
+
 /** The rendered, validated desired state of one environment. */
 export interface DesiredState {
   environment: string;
@@ -168,6 +186,9 @@ export interface DesiredState {
   /** Environment manifest file, relative to the repository root. */
   file: string;
   policy: Policy;
+  /** The Environment's own host targeting (DESIGN section 8), when it has any. */
+  hosts?: string[];
+  hostSelector?: Record<string, string>;
   tasks: DesiredTask[];
 }
 

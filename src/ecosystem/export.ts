@@ -7,7 +7,7 @@
  * file's folder as users run it). Paths outside the repository stay absolute.
  */
 import { posix } from 'node:path';
-import type { DesiredState, DesiredTask } from '../domain/manifest.js';
+import { pm2NameOf, type DesiredState, type DesiredTask } from '../domain/manifest.js';
 import { orderByDependencies } from '../render/order.js';
 
 export type EcosystemFormat = 'cjs' | 'esm' | 'json';
@@ -20,11 +20,11 @@ export interface ExportPlace {
   fileDir: string;
 }
 
-/** One PM2 app object for a task: name, namespace, absolute cwd, the options as rendered. */
+/** One PM2 app object for a task: its PM2 name, namespace, absolute cwd, the options as rendered. */
 export function ecosystemApp(task: DesiredTask, namespace: string, repoRoot: string): Record<string, unknown> {
   const { cwd, ...options } = task.process;
   return {
-    name: task.name,
+    name: pm2NameOf(task),
     namespace,
     cwd: posix.resolve(repoRoot, typeof cwd === 'string' ? cwd : '.'),
     ...options,

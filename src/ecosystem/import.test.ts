@@ -141,11 +141,12 @@ describe('importEcosystem', () => {
     expect(only({ apps: [{ name: 'none' }] }).errors).toEqual(['app "none": "script" is missing; expected the path of the program to run']);
   });
 
-  it('reports a renamed app, refuses two apps with one task name and a file that is not a list of apps', () => {
+  it('[import-pm2-name] keeps the PM2 name of an app whose name is not a task name, refuses two apps with one PM2 name and a file that is not a list of apps', () => {
     const renamed = only({ apps: [{ name: 'API', script: 'a.js' }] });
-    expect(renamed.tasks[0]!.metadata.name).toBe('api');
-    expect(renamed.warnings).toEqual(['app "API": renamed to "api" (task names are lowercase letters, digits and dashes)']);
-    expect(only({ apps: [{ name: 'api', script: 'a.js' }, { name: 'API', script: 'b.js' }] }).errors).toContain('app "API": a second app is named "api"; names must be unique');
+    expect(renamed.tasks[0]!.metadata).toEqual({ name: 'api', pm2Name: 'API' });
+    expect(renamed.warnings).toEqual([]);
+    expect(renamed.notes).toEqual(['app "API": task "api" (task names are lowercase letters, digits and dashes); its processes keep their PM2 name (metadata.pm2Name)']);
+    expect(only({ apps: [{ name: 'api', script: 'a.js' }, { name: 'api', script: 'b.js' }] }).errors).toEqual(['app "api": a second app has this name in PM2; names must be unique']);
     expect(only({ apps: [] }).errors).toEqual(['expected an ecosystem with an "apps" list of app objects']);
     expect(only({ apps: ['a.js'] }).errors).toEqual(['expected an ecosystem with an "apps" list of app objects']);
   });
@@ -188,15 +189,14 @@ describe('importEcosystem', () => {
     expect(r.tasks.map((t) => t.spec.process.instances)).toEqual([4, 'max', 0, -1]);
   });
 
-  it('drops an env_* option that is not an env block with a warning, and warns that append_env_to_name does not rename', () => {
+  it('[import-pm2-name] drops an env_* option that is not an env block with a warning; append_env_to_name names the app <name>-<env> in each Environment of an --env', () => {
     const r = only({ apps: [{ name: 'a', script: 'a.js', env_file: '.env', append_env_to_name: true, env_production: { X: '1' } }] });
     expect(r.errors).toEqual([]);
     expect(r.tasks[0]!.spec.process).toEqual({ script: 'a.js', append_env_to_name: true, cwd: '..' });
     expect(r.environments.map((e) => e.metadata.name)).toEqual(['default', 'production']);
-    expect(r.warnings).toEqual([
-      'app "a": option "env_file" is not a PM2 app option pm2-gitops knows; dropped',
-      'app "a": append_env_to_name: pm2 start --env <name> would name the app "a-<name>"; every Environment names it "a"',
-    ]);
+    expect(r.warnings).toEqual(['app "a": option "env_file" is not a PM2 app option pm2-gitops knows; dropped']);
+    expect(r.environments[0]!.spec.patches).toBeUndefined();
+    expect(r.environments[1]!.spec.patches).toEqual([{ target: { name: 'a' }, merge: { metadata: { pm2Name: 'a-production' }, spec: { process: { env: { X: '1' } } } } }]);
   });
 
   describe('deploy.<target>["post-deploy"]', () => {
@@ -297,3 +297,58 @@ describe('importEcosystem', () => {
   });
 });
 
+
+describe('PM2 names that are not task names', () => {
+  it('[import-pm2-name] keeps each app\'s PM2 name, its own or the one PM2 derives from the script, in metadata.pm2Name', () => {
+    const r = only({
+      apps: [
+        { name: 'API', script: 'api.js' },
+        { name: 'Style Guide', script: 'guide.js' },
+        { name: 'queue_worker', script: 'worker.js' },
+        { script: './bin/mail_sender.js' },
+        { script: './workers/mail.worker.js' },
+        { name: 'web', script: 'web.js' },
+      ],
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.tasks.map((t) => t.metadata)).toEqual([
+      { name: 'api', pm2Name: 'API' },
+      { name: 'mail-sender', pm2Name: 'mail_sender' },
+      { name: 'mail-worker', pm2Name: 'mail.worker' },
+      { name: 'queue-worker', pm2Name: 'queue_worker' },
+      { name: 'style-guide', pm2Name: 'Style Guide' },
+      { name: 'web' },
+    ]);
+    for (const t of r.tasks) expect(validateValue(t, 'Task')).toEqual([]);
+    expect(r.notes).toContain('app "mail_sender": task "mail-sender" (task names are lowercase letters, digits and dashes); its processes keep their PM2 name (metadata.pm2Name)');
+  });
+
+  it('[import-pm2-name] gives two apps that PM2 tells apart by case two task names, and refuses a name PM2 names no process by', () => {
+    const r = only({ apps: [{ name: 'API', script: 'a.js' }, { name: 'api', script: 'b.js' }, { name: 'Api', script: 'c.js' }] });
+    expect(r.errors).toEqual([]);
+    expect(r.tasks.map((t) => t.metadata)).toEqual([{ name: 'api', pm2Name: 'API' }, { name: 'api-2', pm2Name: 'api' }, { name: 'api-3', pm2Name: 'Api' }]);
+    expect(r.notes).toContain('app "api": task "api-2", as another app\'s task is named "api"');
+    expect(only({ apps: [{ name: 'bad\nname', script: 'a.js' }] }).errors).toEqual(['app "bad\nname": the name has control characters or more than 200 characters; pm2-gitops cannot keep it as the PM2 name: rename the app']);
+  });
+
+  it('[import-pm2-name] append_env_to_name with a renamed app: <PM2 name>-<env> in every Environment of an --env, env blocks and deploy targets alike', () => {
+    const r = only({
+      apps: [{ name: 'Web', script: 'w.js', append_env_to_name: true }, { name: 'b', script: 'b.js', env_local_production: { X: 1 } }],
+      deploy: { staging: { user: 'u', host: 'h', env: { Y: '2' } } },
+    });
+    expect(r.errors).toEqual([]);
+    const patches = Object.fromEntries(r.environments.map((e) => [e.metadata.name, e.spec.patches]));
+    expect(patches.default).toBeUndefined();
+    expect(patches['local-production']).toEqual([
+      { target: { name: 'b' }, merge: { spec: { process: { env: { X: 1 } } } } },
+      { target: { name: 'web' }, merge: { metadata: { pm2Name: 'Web-local_production' } } },
+    ]);
+    expect(patches.staging).toEqual([
+      { target: { name: 'web' }, merge: { metadata: { pm2Name: 'Web-staging' }, spec: { process: { env: { Y: '2' } } } } },
+      { target: { name: 'b' }, merge: { spec: { process: { env: { Y: '2' } } } } },
+    ]);
+    for (const e of r.environments) expect(validateValue(e, 'Environment')).toEqual([]);
+    expect(r.notes).toContain('app "Web": append_env_to_name: named as pm2 start --env <name> names it in the Environment of each --env ("Web-local_production", "Web-staging"), "Web" in the default one');
+  });
+});

@@ -58,11 +58,24 @@ export function ecosystemApps(config: unknown): Array<Record<string, unknown>> {
   return (Array.isArray(apps) ? apps : [apps]) as Array<Record<string, unknown>>;
 }
 
-/** A valid Task name for a PM2 app name, or the script's base name when the app has none (as PM2 does). */
-export function taskNameOf(app: Record<string, unknown>): string {
-  const raw = typeof app.name === 'string' && app.name ? app.name : posix.basename(String(app.script ?? app.exec ?? 'app')).replace(/\.[^.]+$/, '');
-  return raw.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'app';
+/**
+ * The name PM2 gives an app: its own, else its script's (`cmd`, `command`)
+ * base name up to the last dot (PM2's Common.renderApplicationName).
+ */
+export function pm2AppName(app: Record<string, unknown>): string {
+  if (typeof app.name === 'string' && app.name) return app.name;
+  const base = posix.basename(String(scriptOf(app) ?? 'app'));
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
 }
+
+/** A valid Task name for the app's PM2 name (lowercase letters, digits and dashes). */
+export function taskNameOf(app: Record<string, unknown>): string {
+  return pm2AppName(app).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'app';
+}
+
+/** What metadata.pm2Name accepts (schemas/task.schema.json). */
+const PM2_NAME = /^[^\u0000-\u001f\u007f]{1,200}$/;
 
 function isPathLike(script: string): boolean {
   return script.includes('/') || /\.[a-z]+$/i.test(script);
@@ -127,8 +140,13 @@ function cwdOf(appCwd: string, app: Record<string, unknown>, label: string, opts
 
 function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Set<string>, result: ImportResult): TaskManifest | undefined {
   const name = taskNameOf(app);
-  const label = `app "${String(app.name ?? name)}"`;
-  if (typeof app.name === 'string' && app.name !== name) result.warnings.push(`${label}: renamed to "${name}" (task names are lowercase letters, digits and dashes)`);
+  const pm2Name = pm2AppName(app);
+  const label = `app "${String(app.name ?? pm2Name)}"`;
+  if (!PM2_NAME.test(pm2Name)) {
+    result.errors.push(`${label}: the name has control characters or more than 200 characters; pm2-gitops cannot keep it as the PM2 name: rename the app`);
+    return undefined;
+  }
+  if (pm2Name !== name) result.notes.push(`${label}: task "${name}" (task names are lowercase letters, digits and dashes); its processes keep their PM2 name (metadata.pm2Name)`);
   const script = scriptOf(app);
   if (typeof script !== 'string' || !script) {
     result.errors.push(`${label}: "script" is missing; expected the path of the program to run`);
@@ -153,9 +171,6 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
     else if (key === 'instances' && typeof value === 'string' && value !== 'max') process[key] = Number.parseInt(value, 10) || 0;
     else process[key] = value;
   }
-  if (app.append_env_to_name === true) {
-    result.warnings.push(`${label}: append_env_to_name: pm2 start --env <name> would name the app "${String(app.name ?? name)}-<name>"; every Environment names it "${name}"`);
-  }
   process.script = script;
   if (isInlineCommand(script)) inlineCommand(process, label, result);
   const appCwd = typeof app.cwd === 'string' ? posix.resolve(opts.sourceDir, app.cwd) : opts.sourceDir;
@@ -170,7 +185,7 @@ function convertApp(app: Record<string, unknown>, opts: ImportOptions, known: Se
   return {
     apiVersion: API_VERSION,
     kind: 'Task',
-    metadata: { name },
+    metadata: { name, ...(pm2Name !== name ? { pm2Name } : {}) },
     spec: { type: app.autorestart === false ? 'job' : 'service', process: process as TaskManifest['spec']['process'] },
   };
 }
@@ -192,14 +207,35 @@ function envOverlays(app: Record<string, unknown>, deploy: Map<string, Record<st
 }
 
 /** One task's part of an Environment: its env overlay, its build, or both. */
-interface Overlay { task: string; env?: Record<string, unknown>; build?: BuildSpec }
+interface Overlay { task: string; env?: Record<string, unknown>; build?: BuildSpec; pm2Name?: string }
 
 function addOverlay(overlays: Map<string, Overlay[]>, envName: string, part: Overlay): void {
   const list = overlays.get(envName) ?? [];
   const same = list.find((o) => o.task === part.task);
-  if (same) Object.assign(same, part.env ? { env: part.env } : {}, part.build ? { build: part.build } : {});
+  if (same) Object.assign(same, part.env ? { env: part.env } : {}, part.build ? { build: part.build } : {}, part.pm2Name ? { pm2Name: part.pm2Name } : {});
   else list.push(part);
   overlays.set(envName, list);
+}
+
+/** The merge patch of one task's part of an Environment. */
+function overlayMerge(o: Overlay): Record<string, unknown> {
+  const spec = { ...(o.env ? { process: { env: o.env } } : {}), ...(o.build ? { build: o.build } : {}) };
+  return { ...(o.pm2Name ? { metadata: { pm2Name: o.pm2Name } } : {}), ...(Object.keys(spec).length ? { spec } : {}) };
+}
+
+/**
+ * `append_env_to_name`: `pm2 start --env <name>` names the app
+ * "<name of the app>-<name>", so each Environment that stands for such a
+ * `--env` gives the task that PM2 name; the default Environment (no --env)
+ * keeps the app's own.
+ */
+function placeEnvNames(appended: ReadonlyArray<{ task: TaskManifest; label: string }>, overlays: Map<string, Overlay[]>, result: ImportResult): void {
+  for (const { task, label } of appended) {
+    const base = task.metadata.pm2Name ?? task.metadata.name;
+    const envNames = [...overlays.keys()].sort();
+    for (const envName of envNames) addOverlay(overlays, envName, { task: task.metadata.name, pm2Name: `${base}-${envName}` });
+    if (envNames.length) result.notes.push(`${label}: append_env_to_name: named as pm2 start --env <name> names it in the Environment of each --env (${envNames.map((e) => `"${base}-${e}"`).join(', ')}), "${base}" in the default one`);
+  }
 }
 
 /**
@@ -220,6 +256,25 @@ function placeBuilds(task: TaskManifest, label: string, opts: ImportOptions, bui
   const shared = sharedBuild(builds);
   if (shared) { task.spec.build = structuredClone(shared); return; }
   for (const target of targets) addOverlay(overlays, target, { task: task.metadata.name, build: structuredClone(builds.get(target)!) });
+}
+
+/**
+ * Whether the task can join the imported ones: its PM2 name is not taken, and
+ * its task name is not either, or is made free with a number (`api` and `API`
+ * are two apps to PM2 and one task name: the second becomes `api-2`, its PM2
+ * name kept).
+ */
+function nameUniquely(task: TaskManifest, result: ImportResult): boolean {
+  const pm2Name = task.metadata.pm2Name ?? task.metadata.name;
+  if (result.tasks.some((t) => (t.metadata.pm2Name ?? t.metadata.name) === pm2Name)) return false;
+  const taken = (name: string): boolean => result.tasks.some((t) => t.metadata.name === name);
+  if (!taken(task.metadata.name)) return true;
+  const base = task.metadata.name.slice(0, 60);
+  let n = 2;
+  while (taken(`${base}-${n}`)) n++;
+  result.notes.push(`app "${pm2Name}": task "${base}-${n}", as another app's task is named "${task.metadata.name}"`);
+  task.metadata = { ...task.metadata, name: `${base}-${n}`, pm2Name };
+  return true;
 }
 
 function namespaceOf(apps: Array<Record<string, unknown>>, opts: ImportOptions, result: ImportResult): string {
@@ -243,20 +298,23 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
   result.warnings.push(...warnings);
   const namespace = namespaceOf(apps, opts, result);
   const overlays = new Map<string, Overlay[]>();
+  const appended: Array<{ task: TaskManifest; label: string }> = [];
   for (const app of apps) {
     const task = convertApp(app, opts, known, result);
     if (!task) continue;
-    if (result.tasks.some((t) => t.metadata.name === task.metadata.name)) {
-      result.errors.push(`app "${String(app.name)}": a second app is named "${task.metadata.name}"; names must be unique`);
+    if (!nameUniquely(task, result)) {
+      result.errors.push(`app "${String(app.name ?? pm2AppName(app))}": a second app has this name in PM2; names must be unique`);
       continue;
     }
     result.tasks.push(task);
-    const label = `app "${String(app.name ?? task.metadata.name)}"`;
+    const label = `app "${String(app.name ?? pm2AppName(app))}"`;
+    if (app.append_env_to_name === true) appended.push({ task, label });
     for (const [envName, env] of envOverlays(app, deploy)) {
       addOverlay(overlays, envName, { task: task.metadata.name, env: envBlock(env, label, `env_${envName}`, result) });
     }
     placeBuilds(task, label, opts, builds, overlays, result);
   }
+  placeEnvNames(appended, overlays, result);
   const environment = (name: string, patches?: EnvironmentManifest['spec']['patches']): EnvironmentManifest => ({
     apiVersion: API_VERSION,
     kind: 'Environment',
@@ -280,7 +338,7 @@ export function importEcosystem(config: unknown, opts: ImportOptions): ImportRes
     named.set(name, source);
     result.environments.push(environment(name, list.map((o) => ({
       target: { name: o.task },
-      merge: { spec: { ...(o.env ? { process: { env: o.env } } : {}), ...(o.build ? { build: o.build } : {}) } },
+      merge: overlayMerge(o),
     }))));
   }
   result.tasks.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Pm2Entry } from '../domain/live.js';
 import { diff } from '../diff/diff.js';
 import { plan } from '../plan/plan.js';
-import { formatMarker, instanceCount, normalizeAppConfig, normalizeLive, parseMarker, WORKER_VARIANTS } from './normalize.js';
+import { formatMarker, instanceCount, normalizeAppConfig, normalizeLive, normalizeLiveOf, parseMarker, WORKER_VARIANTS } from './normalize.js';
 
 const entry = (pmId: number | string, name: string, namespace: string, over: Record<string, unknown> = {}): Pm2Entry => ({
   name,
@@ -93,6 +93,31 @@ describe('normalizeLive', () => {
     ], 'p', () => ['PORT']);
     expect(api!.process.env).toEqual({ PORT: '4000', SECRET: 's3' });
     expect(api!.process[WORKER_VARIANTS]).toEqual({ 1: ['env.SECRET'] });
+  });
+});
+
+describe('normalizeLive with PM2 names', () => {
+  it('[import-pm2-name] names the processes of a task by its task name, found by its PM2 name; an undeclared process keeps its PM2 name', () => {
+    const tasks = new Map([['API', 'api'], ['Style Guide', 'style-guide'], ['web', 'web']]);
+    const live = normalizeLive([entry(0, 'API', 'p'), entry(1, 'Style Guide', 'p'), entry(2, 'web', 'p'), entry(3, 'old', 'p')], 'p', (name) => (name === 'api' ? ['PORT'] : []), tasks);
+    expect(live.map((l) => [l.name, l.pm2Name])).toEqual([['api', 'API'], ['old', undefined], ['style-guide', 'Style Guide'], ['web', undefined]]);
+    // env keys are those of the task, looked up by task name
+    expect(live[0]!.process.env).toEqual({ PORT: '4000' });
+    expect(live[0]!.process.out_file).toBe('/home/.pm2/logs/API-out.log');
+  });
+
+  it('[import-pm2-name] reads a desired state\'s live tasks by their PM2 names (as apply, plan and the HTTP API do)', () => {
+    const state = { namespace: 'p', tasks: [{ name: 'api', pm2Name: 'API', process: { script: 'a.js', env: { PORT: '1' } } }, { name: 'web', process: { script: 'w.js' } }] } as unknown as Parameters<typeof normalizeLiveOf>[1];
+    const live = normalizeLiveOf([entry(0, 'API', 'p'), entry(1, 'web', 'p'), entry(2, 'api', 'other')], state);
+    expect(live.map((l) => [l.name, l.pm2Name, l.process.env])).toEqual([['api', 'API', { PORT: '4000' }], ['web', undefined, {}]]);
+  });
+
+  it('[import-pm2-name] tells apart an undeclared process that has the name of a task PM2 knows by another name', () => {
+    // api was started as "api" before its manifest set pm2Name: API; it is not the task's process.
+    const live = normalizeLive([entry(0, 'api', 'p'), entry(1, 'API', 'p')], 'p', () => [], new Map([['API', 'api']]));
+    expect(live.map((l) => [l.name, l.pm2Name, l.instances[0]!.pmId])).toEqual([['api', 'API', 1], ['api (PM2)', 'api', 0]]);
+    const drifts = diff([{ name: 'api', type: 'service', comparable: live[0]!.process }], live);
+    expect(drifts.map((d) => [d.task, d.kind])).toEqual([['api', 'in-sync'], ['api (PM2)', 'extra']]);
   });
 });
 

@@ -3,6 +3,7 @@
  * PM2-resolved app configuration → the comparable shape both sides share.
  */
 import { CODE_KEY, MARKER_KEY, type ComparableProcess, type LiveInstance, type LiveTask, type ManagedMarker, type Pm2Entry } from '../domain/live.js';
+import { pm2NameOf, type DesiredState } from '../domain/manifest.js';
 
 /**
  * App options compared as PM2 stores them. Paths, interpreter, mode, count and
@@ -175,7 +176,21 @@ function comparableOf(env: Record<string, unknown>, opts: NormalizeOptions): Com
 }
 
 /**
- * Groups the entries of one namespace by app name. The comparable options come
+ * The name of the live task of the processes named `pm2Name`: the declared
+ * task with that PM2 name, else the PM2 name itself. An undeclared process
+ * whose PM2 name is the name of a task that PM2 knows by another name (one
+ * started before the task set metadata.pm2Name) is told apart by a suffix no
+ * task name can have, so that it is never taken for that task.
+ */
+function liveNameOf(pm2Name: string, tasks: ReadonlyMap<string, string> | undefined, taskNames: ReadonlySet<string>): string {
+  const task = tasks?.get(pm2Name);
+  if (task !== undefined) return task;
+  return taskNames.has(pm2Name) ? `${pm2Name} (PM2)` : pm2Name;
+}
+
+/**
+ * Groups the entries of one namespace by app name, each group named after its
+ * task (`tasks`: task name by PM2 name; see liveNameOf). The comparable options come
  * from the worker with the lowest pm_id; `envKeys` are added to the keys its
  * marker lists, so removed keys show up as differences.
  *
@@ -186,7 +201,7 @@ function comparableOf(env: Record<string, unknown>, opts: NormalizeOptions): Com
  * replaced. Options or env keys that only another worker has are added to the
  * task too, so that they are unset when it is replaced.
  */
-export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, desiredEnvKeys: (task: string) => readonly string[] = () => []): LiveTask[] {
+export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, desiredEnvKeys: (task: string) => readonly string[] = () => [], tasks?: ReadonlyMap<string, string>): LiveTask[] {
   const groups = new Map<string, Pm2Entry[]>();
   for (const entry of entries) {
     if (entry.pm2_env.namespace !== namespace) continue;
@@ -195,8 +210,10 @@ export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, d
     list.push(entry);
     groups.set(entry.name, list);
   }
-  const tasks: LiveTask[] = [];
-  for (const [name, list] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+  const out: LiveTask[] = [];
+  const taskNames = new Set(tasks?.values() ?? []);
+  for (const [pm2Name, list] of groups) {
+    const name = liveNameOf(pm2Name, tasks, taskNames);
     list.sort((a, b) => a.pm_id - b.pm_id);
     const first = list[0]!.pm2_env;
     const marker = markerOf(first);
@@ -216,13 +233,25 @@ export function normalizeLive(entries: readonly Pm2Entry[], namespace: string, d
       proc.env = Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
       proc[WORKER_VARIANTS] = variants;
     }
-    tasks.push({
+    out.push({
       name,
+      ...(name !== pm2Name ? { pm2Name } : {}),
       namespace,
       instances: list.map(instanceOf),
       process: proc,
       ...(marker ? { marker } : {}),
     });
   }
-  return tasks;
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The live tasks of a desired state's namespace: each task's processes found
+ * by its PM2 name (metadata.pm2Name, else its name) and named after the task,
+ * with the env keys its manifest declares compared.
+ */
+export function normalizeLiveOf(entries: readonly Pm2Entry[], state: Pick<DesiredState, 'namespace' | 'tasks'>): LiveTask[] {
+  const envKeys = new Map(state.tasks.map((t) => [t.name, Object.keys(t.process.env ?? {})]));
+  const tasks = new Map(state.tasks.map((t) => [pm2NameOf(t), t.name]));
+  return normalizeLive(entries, state.namespace, (name) => envKeys.get(name) ?? [], tasks);
 }

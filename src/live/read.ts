@@ -9,10 +9,10 @@ import type { Pm2Client } from '../adapters/pm2.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import { ValidationError } from '../domain/errors.js';
 import { CODE_KEY, MARKER_KEY, type ComparableProcess, type LiveTask, type ManagedMarker } from '../domain/live.js';
-import type { DesiredState, DesiredTask } from '../domain/manifest.js';
+import { pm2NameOf, type DesiredState, type DesiredTask } from '../domain/manifest.js';
 import { movePaths } from '../delivery/deliver.js';
 import { digest } from '../report/canonical.js';
-import { formatMarker, instanceCount, normalizeAppConfig, normalizeLive } from './normalize.js';
+import { formatMarker, instanceCount, normalizeAppConfig, normalizeLiveOf } from './normalize.js';
 
 /** A desired task with the PM2 app configuration that starts it and its comparable form. */
 export interface ResolvedTask {
@@ -81,7 +81,7 @@ export interface ResolveContext {
 export function appConfigOf(task: DesiredTask, state: DesiredState, repoDir: string, cwd?: string): Record<string, unknown> {
   const { cwd: written, ...options } = task.process as Record<string, unknown>;
   for (const key of Object.keys(options)) if (key.startsWith('env_')) delete options[key];
-  return { ...options, name: task.name, namespace: state.namespace, cwd: cwd ?? resolve(repoDir, typeof written === 'string' ? written : '.') };
+  return { ...options, name: pm2NameOf(task), namespace: state.namespace, cwd: cwd ?? resolve(repoDir, typeof written === 'string' ? written : '.') };
 }
 
 interface Resolution { resolved: Record<string, unknown>; comparable: ComparableProcess; specDigest: string; envKeys: string[] }
@@ -152,8 +152,7 @@ export function resolveDesired(state: DesiredState, pm2: Pm2Client, ctx: Resolve
   return out;
 }
 
-/** Reads the live tasks of the environment's namespace. */
+/** Reads the live tasks of the environment's namespace, each desired task's processes found by its PM2 name. */
 export async function readLive(pm2: Pm2Client, state: Pick<DesiredState, 'namespace' | 'tasks'>): Promise<LiveTask[]> {
-  const envKeys = new Map(state.tasks.map((t) => [t.name, Object.keys(t.process.env ?? {})]));
-  return normalizeLive(await pm2.list(), state.namespace, (name) => envKeys.get(name) ?? []);
+  return normalizeLiveOf(await pm2.list(), state);
 }

@@ -9,6 +9,7 @@ import { createPathProbe } from '../adapters/path-probe.js';
 import { ValidationError } from '../domain/errors.js';
 import type { Diagnostic } from '../domain/diagnostic.js';
 import type { DesiredState } from '../domain/manifest.js';
+import { selectHost, type HostIdentity } from '../render/hosts.js';
 import { renderDesiredState } from './desired.js';
 import { holdsBytes, readBounded } from './file-bytes.js';
 import { parseManifestFile, type ParsedDocument, type ParsedFile } from './parse.js';
@@ -248,10 +249,17 @@ export interface RenderOptions {
   allowRoots?: readonly string[];
   /** Most workers per task (`--max-instances`); default: 4 × the CPUs of this host. */
   maxInstances?: number;
+  /** The host the state is for (`--host`, `--host-label`): only the tasks that target it; without it, every task. */
+  host?: HostIdentity;
 }
 
 /** Loads, renders and validates one environment; throws ValidationError with its problems. */
 export function loadDesiredState(source: ManifestSource, environment: string, options: RenderOptions = {}): DesiredState {
+  const state = renderEnvironment(source, environment, options);
+  return options.host ? selectHost(state, options.host) : state;
+}
+
+function renderEnvironment(source: ManifestSource, environment: string, options: RenderOptions): DesiredState {
   const root = resolve(source.repoRoot);
   // The render never changes its input and shares nothing of it with its result: no copy is needed.
   return renderDesiredState({

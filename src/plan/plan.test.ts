@@ -119,6 +119,20 @@ describe('plan', () => {
     expect(planFor([job], { j: proc() }, [failed]).holds).toEqual([{ task: 'j', blocking: true, reason: 'job failed with this spec and code (status waiting restart, exit code 2); push a fix to run it again' }]);
   });
 
+  it('[import-corpus] a job pm2 start ran (no marker, in sync where it ran) is not run again; one that failed is held', () => {
+    const job = task('j', { type: 'job' });
+    const ran = live('j', proc(), {}, ['stopped']);
+    ran.instances[0]!.exitCode = 0;
+    expect(planFor([job], { j: proc() }, [ran])).toMatchObject({ actions: [], holds: [] });
+    const failed = live('j', proc(), {}, ['stopped']);
+    failed.instances[0]!.exitCode = 1;
+    expect(planFor([job], { j: proc() }, [failed]).holds).toHaveLength(1);
+    // A marker of another spec still runs it again.
+    const other = live('j', proc(), { marker: { environment: 'dev', task: 'j', revision: 'r1', envKeys: [], specDigest: 'd0' } }, ['stopped']);
+    other.instances[0]!.exitCode = 0;
+    expect(planFor([job], { j: proc() }, [other]).actions.map((a) => a.action)).toEqual(['restart']);
+  });
+
   it('orders deterministically whatever the input order', () => {
     const tasks = ['e', 'c', 'a', 'd', 'b'].map((n) => task(n, { dependsOn: n === 'a' ? ['b'] : [] }));
     const desired = Object.fromEntries(tasks.map((t) => [t.name, proc()]));

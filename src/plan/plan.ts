@@ -112,7 +112,8 @@ function jobAction(task: PlanTask, drift: Drift, live: LiveTask | undefined, inp
   // A job runs once per (spec, code): a revision that changes neither does not run it again.
   if (drift.kind === 'missing' || !live) return { ...base, action: 'create', reason: 'job has not run with this spec and code' };
   const marker = live.marker;
-  if (drift.kind === 'changed' || marker?.specDigest !== task.specDigest) return { ...base, action: 'restart', reason: `job ${drift.kind === 'changed' ? describeChange(drift) : 'spec changed'}; run it again` };
+  // A job without a marker, in sync where it ran (adopted from `pm2 start`), has run with this spec: it is not run again.
+  if (drift.kind === 'changed' || (marker !== undefined && marker.specDigest !== task.specDigest)) return { ...base, action: 'restart', reason: `job ${drift.kind === 'changed' ? describeChange(drift) : 'spec changed'}; run it again` };
   const failed = live.instances.find((i) => i.status === 'errored' || (hasExited(i.status) && i.exitCode !== undefined && i.exitCode !== 0));
   if (failed) return { task: task.name, blocking: true, reason: `job failed with this spec and code (status ${failed.status}${failed.exitCode !== undefined ? `, exit code ${failed.exitCode}` : ''}); push a fix to run it again` };
   return undefined;

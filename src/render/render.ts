@@ -78,6 +78,7 @@ function buildTask(m: TaskManifest, env: EnvironmentManifest, file: string): { t
   const task = {
     name: prefix + m.metadata.name,
     sourceName: m.metadata.name,
+    ...(typeof m.metadata.pm2Name === 'string' ? { pm2Name: prefix + m.metadata.pm2Name } : {}),
     file,
     type,
     dependsOn: sortStrings(dependsOn),
@@ -229,5 +230,7 @@ export function render(input: RenderInput): RenderResult {
     policy,
     tasks: origins.map((o) => o.task).sort((a, b) => a.name.localeCompare(b.name)),
   };
+  if (envManifest.spec.hosts) state.hosts = copyValue(envManifest.spec.hosts);
+  if (envManifest.spec.hostSelector) state.hostSelector = copyValue(envManifest.spec.hostSelector);
   return { state, diagnostics: [] };
 }

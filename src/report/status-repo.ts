@@ -40,6 +40,10 @@ export class StatusRepo {
   private unpushed = false;
   /** Since when pushes fail, for the log. */
   private offlineSince: string | undefined;
+  /** Files made from other files of the branch (fleet summaries), by path: written again after every rebase. */
+  private readonly derived = new Map<string, () => string | undefined>();
+  /** Pushes rejected because the remote moved on, since the clone was opened. */
+  private rejectedPushes = 0;
 
   private constructor(opts: StatusRepoOptions) {
     this.opts = opts;
@@ -169,17 +173,45 @@ export class StatusRepo {
   }
 
   /**
-   * Writes files (each atomically, so a crash never leaves a truncated report
-   * for the next start to commit), commits them in one commit and pushes;
-   * resolves to whether anything was committed. A push that cannot reach the
-   * remote is left for flush().
+   * Keeps the file at `path` made by `make` from the branch's other files
+   * (a fleet summary from every host's status): it is made again with each
+   * write and after each rebase onto other hosts' pushes, so that it always
+   * reflects the files of every host. `make` returns undefined to leave it as it is.
    */
-  async write(files: Array<{ path: string; text: string }>, message: string): Promise<boolean> {
+  derive(path: string, make: () => string | undefined): void {
+    this.derived.set(path, make);
+  }
+
+  /** Pushes the remote rejected because another writer pushed first (each one rebased and retried). */
+  get rejected(): number {
+    return this.rejectedPushes;
+  }
+
+  private writeFiles(files: ReadonlyArray<{ path: string; text: string }>): void {
     for (const f of files) {
       const full = join(this.dir, f.path);
       mkdirSync(dirname(full), { recursive: true });
       writeFileAtomic(full, f.text);
     }
+  }
+
+  /** Writes the derived files again from what the working copy holds now. */
+  private writeDerived(): void {
+    for (const [path, make] of this.derived) {
+      const text = make();
+      if (text !== undefined && text !== this.read(path)) this.writeFiles([{ path, text }]);
+    }
+  }
+
+  /**
+   * Writes files (each atomically, so a crash never leaves a truncated report
+   * for the next start to commit) and the derived files, commits them in one
+   * commit and pushes; resolves to whether anything was committed. A push that
+   * cannot reach the remote is left for flush().
+   */
+  async write(files: Array<{ path: string; text: string }>, message: string): Promise<boolean> {
+    this.writeFiles(files);
+    this.writeDerived();
     const committed = await this.commitAll(message);
     if (committed) {
       this.unpushed = true;
@@ -229,8 +261,13 @@ export class StatusRepo {
     }
   }
 
-  /** Pushes the status branch; on rejection fetches, rebases (our files win) and retries. Throws UnreachableError. */
-  async push(attempts = 6): Promise<void> {
+  /**
+   * Pushes the status branch; on rejection fetches, rebases (our files win:
+   * hosts write files of their own, and derived files are made again from
+   * everyone's after the rebase) and retries after a jittered, growing pause,
+   * so that hosts pushing at once spread out. Throws UnreachableError.
+   */
+  async push(attempts = 10): Promise<void> {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
       try {
@@ -239,12 +276,38 @@ export class StatusRepo {
       } catch (err) {
         last = err;
         // A remote that cannot be fetched is unreachable: retrying now changes nothing.
-        if (await this.fetchRemote()) await this.git.raw([...this.config(), 'rebase', '--quiet', '-X', 'theirs', 'FETCH_HEAD']);
-        await new Promise((r) => { setTimeout(r, 50 * (i + 1)); });
+        if (await this.fetchRemote()) {
+          this.rejectedPushes++;
+          this.opts.logger?.debug({ branch: STATUS_BRANCH, attempt: i + 1, rejected: this.rejectedPushes }, 'status push rejected: another host pushed first; rebasing and retrying');
+          await this.rebaseOnto('FETCH_HEAD');
+        }
+        await new Promise((r) => { setTimeout(r, backoffMs(i, Math.random())); });
       }
     }
     throw new UnreachableError(`cannot push ${STATUS_BRANCH} to ${this.opts.url}`, { cause: last });
   }
+
+  /** Replays the clone's commits onto `upstream`; a rebase that stops is undone (the next try starts clean). */
+  private async rebaseOnto(upstream: string): Promise<void> {
+    try {
+      await this.git.raw([...this.config(), 'rebase', '--quiet', '-X', 'theirs', upstream]);
+    } catch (err) {
+      this.opts.logger?.warn({ err, branch: STATUS_BRANCH }, 'cannot rebase the status commits onto the remote; trying again');
+      await this.git.raw(['rebase', '--abort']).catch(() => undefined);
+      return;
+    }
+    this.writeDerived();
+    await this.commitAll('pm2-gitops: regenerate the fleet summary');
+  }
+}
+
+/**
+ * The pause before push attempt `attempt + 1`: 50 ms doubling up to 3.2 s,
+ * spread by `random` (0..1) over half to one and a half of it.
+ */
+export function backoffMs(attempt: number, random: number): number {
+  const base = Math.min(3_200, 50 * 2 ** attempt);
+  return Math.round(base * (0.5 + random));
 }
 
 /** The commit HEAD names, read from the files themselves: git refuses a repository whose objects are damaged. */

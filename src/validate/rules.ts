@@ -1,10 +1,10 @@
 /**
- * Cross-document rules (pure): unique names, dependencies that exist and form
+ * Cross-document rules (pure): unique names (and PM2 process names), dependencies that exist and form
  * no cycle, paths that stay inside the repository, required context, bounded
  * instances.
  */
 import type { Diagnostic } from '../domain/diagnostic.js';
-import type { ContextDimension, DesiredTask, TaskManifest } from '../domain/manifest.js';
+import { pm2NameOf, type ContextDimension, type DesiredTask, type TaskManifest } from '../domain/manifest.js';
 import type { ParsedDocument } from '../manifest/parse.js';
 import { checkPaths, checkSource, pathGuard, type PathProbe } from './paths.js';
 import { reportAt } from './report.js';
@@ -49,6 +49,24 @@ function checkUnique(origins: TaskOrigin[], ctx: RuleContext, out: Diagnostic[])
     const seen = first.get(o.task.name);
     if (seen) out.push(reportAt(o, ctx, '/metadata/name', `duplicate task name "${o.task.name}": already defined in ${seen.doc.file}`));
     else first.set(o.task.name, o);
+  }
+}
+
+/**
+ * Processes are found in PM2 by name: two tasks whose processes would have the
+ * same name (one's metadata.pm2Name, the other's name or pm2Name) would be one
+ * app to PM2. Reported at the task that sets pm2Name, naming both tasks (never
+ * the PM2 name itself: it comes from the manifest like any value).
+ */
+function checkUniquePm2Names(origins: TaskOrigin[], ctx: RuleContext, out: Diagnostic[]): void {
+  const first = new Map<string, TaskOrigin>();
+  for (const o of origins) {
+    const name = pm2NameOf(o.task);
+    const seen = first.get(name);
+    if (!seen) { first.set(name, o); continue; }
+    if (seen.task.name === o.task.name) continue; // the same task twice: checkUnique reports it
+    const [at, other] = o.task.pm2Name !== undefined ? [o, seen] : [seen, o];
+    out.push(reportAt(at, ctx, '/metadata/pm2Name', `task "${at.task.sourceName}" would have the same process name in PM2 as task "${other.task.sourceName}" (${other.doc.file}); PM2 would see one app: give each task a PM2 name of its own`));
   }
 }
 
@@ -184,6 +202,8 @@ export function validateRules(origins: TaskOrigin[], ctx: RuleContext): Diagnost
   const byName = indexByName(origins);
   // Names are unique when the index has one entry per task; only then is there nothing to report.
   if (byName.size !== origins.length) checkUnique(origins, ctx, out);
+  // Without any pm2Name every PM2 name is a task name, unique once the task names are.
+  if (origins.some((o) => o.task.pm2Name !== undefined)) checkUniquePm2Names(origins, ctx, out);
   checkDependencies(origins, byName, ctx, out);
   const guard = pathGuard(ctx);
   for (const o of origins) {

@@ -83,7 +83,7 @@ export function listNames(names: readonly string[], limit = 10): string {
 }
 
 function unknownFieldMessage(parentPointer: string, field: string, known: string[]): string {
-  if (parentPointer === '/spec/process' && field === 'name') return 'unknown field "name": the PM2 app name comes from metadata.name (and the environment\'s namePrefix)';
+  if (parentPointer === '/spec/process' && field === 'name') return 'unknown field "name": the PM2 app name comes from metadata.name (and the environment\'s namePrefix), or from metadata.pm2Name when it is another';
   if (parentPointer === '/spec/process' && field === 'namespace') return 'unknown field "namespace": the PM2 namespace is set by the Environment (spec.namespace)';
   const hint = closest(field, known);
   return `unknown field "${field}"${hint ? `; did you mean "${hint}"?` : known.length ? `; expected one of ${listNames(known, 12)}` : ''}`;

