@@ -19,7 +19,7 @@ module.exports = {
       name: 'watched-all',
       script: 'src/idle.js',
       watch: true,
-      ignore_watch: ['logs', '*.log', 'deploy'],
+      ignore_watch: ['logs', '*.log', 'deploy', '.git'],
     },
   ],
 };
