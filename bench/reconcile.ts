@@ -99,10 +99,11 @@ async function gitopsPath(repo: SleepRepo, d: BenchDaemon): Promise<{ row: Row; 
 }
 
 /** Step 2: the same 200 apps and the same change through PM2's ecosystem file. */
-async function pm2Path(ecoBefore: string, ecoAfter: string, d: BenchDaemon): Promise<{ row: Row; createMs: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'pm2gt-rec-eco-'));
+async function pm2Path(ecoBefore: string, ecoAfter: string, d: BenchDaemon, repoDir: string): Promise<{ row: Row; createMs: number }> {
+  // `export` writes paths relative to the repository root: the file is saved there, as a user would.
+  const dir = repoDir;
+  const file = join(dir, 'ecosystem.config.js');
   try {
-    const file = join(dir, 'ecosystem.config.js');
     writeFileSync(file, ecoBefore);
     const start = await d.pm2(['start', file], { cwd: dir });
     must(start, 'pm2 start ecosystem.config.js');
@@ -124,7 +125,7 @@ async function pm2Path(ecoBefore: string, ecoAfter: string, d: BenchDaemon): Pro
       },
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(file, { force: true });
   }
 }
 
@@ -146,7 +147,7 @@ async function partA(daemons: BenchDaemon[]): Promise<void> {
     await a.kill();
     const b = benchDaemon('pm2gt-rec-b-');
     daemons.push(b);
-    const pm2 = await pm2Path(gitops.ecoBefore, gitops.ecoAfter, b);
+    const pm2 = await pm2Path(gitops.ecoBefore, gitops.ecoAfter, b, repo.dir);
     await b.kill();
     const rows = [gitops.row, pm2.row];
     console.log(table([
