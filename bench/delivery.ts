@@ -19,6 +19,7 @@ import http from 'node:http';
 import { basename, join } from 'node:path';
 import { daemonsOf, GITOPS_BIN, PM2_BIN, ROOT, run } from './lib/daemon.js';
 import { answerOf, AppRepo, benchHost, diskKb, greetPackage, NPM_FLAGS, startLoad, webAppFiles, type AppPorts, type BenchHost, type LoadStats } from './lib/web-app.js';
+import { table } from './lib/table.js';
 
 const PUSHES = pushesFlag(process.argv.slice(2));
 const LOAD_EVERY_MS = 10;
@@ -260,14 +261,6 @@ async function pm2Phase(host: BenchHost, repo: AppRepo): Promise<PhaseResult & {
     after: async () => {},
   });
   return { ...result, cloneKb: diskKb(clone, ['.git']) };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r, i) => {
-    const line = r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
 }
 
 const causes = (s: Omit<LoadStats, 'lastSeen'>): string => Object.entries(s.causes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';

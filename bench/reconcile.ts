@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchDaemon, processesMatching, restarted, ROOT, run, snapshot, type BenchDaemon, type JlistEntry } from './lib/daemon.js';
 import { sleepRepo, taskName, type SleepRepo } from './lib/sleep-repo.js';
+import { table } from './lib/table.js';
 
 const TASKS = 200;
 const CHANGED = 42;
@@ -127,14 +128,6 @@ async function pm2Path(ecoBefore: string, ecoAfter: string, d: BenchDaemon, repo
   } finally {
     rmSync(file, { force: true });
   }
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r, i) => {
-    const line = r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
 }
 
 async function partA(daemons: BenchDaemon[]): Promise<void> {

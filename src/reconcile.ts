@@ -257,7 +257,7 @@ export async function reconcileOnce(input: ReconcileInput, deps: ReconcileDeps):
     const after = await readLive(deps.pm2, state);
     if (stateDir) {
       // What ran before this apply is the last good revision's code (a rollback links it again), and what runs now: both are kept whatever --keep-builds says.
-      const protect = [...live, ...after].flatMap((l) => (l.marker?.codeDigest ? [{ task: l.name, codeDigest: l.marker.codeDigest }] : []));
+      const protect = [...live, ...after].flatMap((l) => (l.marker?.codeDigest ? [{ task: l.marker.task, codeDigest: l.marker.codeDigest }] : []));
       const gc = await collectBuilds({ stateDir, keep: input.delivery?.keepBuilds, protect });
       if (gc.removed.length) logger.info({ removed: gc.removed.length }, 'removed old builds');
     }
