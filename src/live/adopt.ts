@@ -8,8 +8,9 @@
  * task's code changes, the process is delivered like any other (built,
  * restarted from its link).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../adapters/fs.js';
 import type { Pm2Client } from '../adapters/pm2.js';
 import type { LiveTask } from '../domain/live.js';
 import type { DesiredState } from '../domain/manifest.js';
@@ -82,7 +83,7 @@ export function adopt(input: AdoptInput): ResolvedTask[] {
     if (seen && digest && seen.codeDigest !== digest) continue; // the code changed since: deliver it
     if (!seen && digest && input.record) {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, `${JSON.stringify({ codeDigest: digest })}\n`);
+      writeFileAtomic(file, `${JSON.stringify({ codeDigest: digest })}\n`);
     }
     adopted.set(r.task.name, r);
   }
