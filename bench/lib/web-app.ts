@@ -24,13 +24,19 @@ export function answerOf(version: string, greetVersion: string): string {
 }
 
 const SERVER_TEMPLATE = [
+  "const cluster = require('node:cluster');",
   "const http = require('node:http');",
   "const greet = require('greet');",
   'const VERSION = __VERSION__;',
   "const server = http.createServer((req, res) => { res.setHeader('connection', 'close'); res.end(`${greet('web')} ${VERSION}`); });",
   "server.listen(Number(process.env.PORT), '127.0.0.1');",
-  // A graceful stop, as PM2's docs advise for a zero-downtime reload: finish what was accepted, then exit.
-  "process.on('SIGINT', () => server.close(() => process.exit(0)));",
+  // A graceful stop for a zero-downtime reload (the README's pattern): a cluster worker leaves through
+  // disconnect(), so a connection the primary handed it just before goes to another worker instead of hanging.
+  "process.on('SIGINT', () => {",
+  "  if (!cluster.isWorker) return server.close(() => process.exit(0));",
+  "  cluster.worker.once('disconnect', () => process.exit(0));",
+  "  cluster.worker.disconnect();",
+  "});",
 ].join('\n');
 
 /** lib/greet's package.json at a version (a version bump is the lockfile change). */

@@ -44,12 +44,22 @@ fs.writeFileSync('dist/server.js', fs.readFileSync('src/server.js', 'utf8').repl
 console.log('built', version);
 `;
 
-/** A server that answers `<greeting> <version>` and closes gracefully on SIGINT, as PM2's reload expects. */
-export const SERVER_SRC = `const http = require('node:http');
+/**
+ * A server that answers `<greeting> <version>` and leaves gracefully on
+ * SIGINT, as the README advises for a zero-downtime reload: a cluster worker
+ * leaves through cluster.worker.disconnect(), so a connection the primary
+ * handed it just before is passed on to another worker, not lost with it.
+ */
+export const SERVER_SRC = `const cluster = require('node:cluster');
+const http = require('node:http');
 const greet = require('greet');
 const server = http.createServer((req, res) => res.end(greet('__VERSION__')));
 server.listen(Number(process.env.PORT), '127.0.0.1');
-process.on('SIGINT', () => server.close(() => process.exit(0)));
+process.on('SIGINT', () => {
+  if (!cluster.isWorker) return server.close(() => process.exit(0));
+  cluster.worker.once('disconnect', () => process.exit(0));
+  cluster.worker.disconnect();
+});
 `;
 
 /** A build script that fails with output on stderr (and a secret of its env it must not leak). */
