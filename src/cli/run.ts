@@ -143,7 +143,8 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
   const render = renderOptions(opts);
   const host = render.host!.name;
   // Named hosts are hosts of a fleet: each reports to its own status file and evidence chain.
-  const fleet = opts.host !== undefined ? { hostTimeoutMs: parseDuration(opts.hostTimeout ?? '10m', '--host-timeout') } : undefined;
+  // A host held back by a rollout looks at the other hosts' reports again at each poll of the repository.
+  const fleet = opts.host !== undefined ? { hostTimeoutMs: parseDuration(opts.hostTimeout ?? '10m', '--host-timeout'), rolloutPollMs: parseDuration(opts.interval, '--interval') } : undefined;
   const keys = loadSigningKeys(stateDir, { signingKey: opts.signingKey, previousKey: opts.previousKey, rotateKey: opts.rotateKey });
   const allowedSigners = opts.allowedSigners ? parseAllowedSigners(readFileSync(resolve(opts.allowedSigners), 'utf8')) : [];
   const source = await GitSource.open({ repo: url, branch: opts.branch, stateDir, logger });

@@ -33,6 +33,7 @@ import { applyTarget, observeRevision, rolledBackProblem, type Verdict } from '.
 import { capProblems, describeFailure, secretsOf, type Failure } from './failure.js';
 import { afterAttempt, decideGate, staleRetry, type Gate } from './gate.js';
 import { renderRevision } from './render-revision.js';
+import { peersOf, rolloutGate } from './rollout-gate.js';
 import type { ControllerObserver } from './observer.js';
 import type { BuildFailureNote, StateStore } from './state-store.js';
 
@@ -51,7 +52,7 @@ export interface ControllerContext {
   path: string;
   host: string;
   /** Report as one host of a fleet (`run --host NAME`): status/<env>/<host>.md, evidence/<env>/<host>/, and the fleet summary. */
-  fleet?: { hostTimeoutMs: number };
+  fleet?: { hostTimeoutMs: number; /** How soon a host held back by a rollout looks again (default 5 s). */ rolloutPollMs?: number };
   allowedSigners: AllowedSigner[];
   allowedSignersFile?: string;
   approvalFloor: Record<string, number>;
@@ -140,7 +141,8 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
   if (staleRetry(memory, tip)) ctx.store.update(env, (m) => { delete m.retry; });
   // The windows in force are those of the revision that runs: a commit cannot open its own window.
   const runningState = lastGood && lastGood !== tip ? (await renderRevision(ctx, env, lastGood)).state : attempt.state;
-  const gate = decideGate({ environment: env, tip, tipAccepted, ...(lastGood ? { lastGood } : {}), ...(pass.suspension ? { suspension: pass.suspension } : {}), ...(runningState ?? attempt.state ? { runningPolicy: (runningState ?? attempt.state)!.policy } : {}), ...(attempt.state ? { tipPolicy: attempt.state.policy } : {}), ...(memory.retry ? { retry: memory.retry } : {}), now: ctx.now() });
+  const windowGate = decideGate({ environment: env, tip, tipAccepted, ...(lastGood ? { lastGood } : {}), ...(pass.suspension ? { suspension: pass.suspension } : {}), ...(runningState ?? attempt.state ? { runningPolicy: (runningState ?? attempt.state)!.policy } : {}), ...(attempt.state ? { tipPolicy: attempt.state.policy } : {}), ...(memory.retry ? { retry: memory.retry } : {}), now: ctx.now() });
+  const { gate, line: rollout } = fleetGate(ctx, env, windowGate, { tip, tipAccepted, ...(lastGood ? { lastGood } : {}), state: runningState ?? attempt.state });
   const target = tipAccepted && (gate.mode === 'apply' || !lastGood) ? tip : lastGood;
   let targetState = target === undefined ? undefined : target === tip ? attempt.state : runningState;
   if (target && !targetState) targetState = (await renderRevision(ctx, env, target)).state;
@@ -154,8 +156,18 @@ export async function reconcileEnvironment(ctx: ControllerContext, env: string, 
   const healed = target !== undefined && target === lastGood && gate.mode !== 'observe' && v.results.length > 0 && !v.rollback;
   const running = ctx.store.env(env).lastGood ?? (gate.mode === 'apply' && v.result?.converged ? target : undefined);
   const suspension = pass.suspension?.suspended ? { suspension: pass.suspension } : {};
-  const out = await report(ctx, env, { ...v, tip, facts, decision, interrupted, running, state: attempt.state ?? targetState, conditions: pass.conditions, healed, ...suspension });
+  const out = await report(ctx, env, { ...v, tip, facts, decision, interrupted, running, state: attempt.state ?? targetState, conditions: pass.conditions, healed, ...suspension, ...(rollout ? { rollout } : {}) });
   return { ...out, ...((targetState ?? attempt.state) ? { namespace: (targetState ?? attempt.state)!.namespace } : {}), ...(wakeAt ? { wakeAt: wakeAt.toISOString() } : {}) };
+}
+
+/** The gate narrowed by the environment's rollout over the fleet (the rollout of the revision that runs). */
+function fleetGate(ctx: ControllerContext, env: string, gate: Gate, a: { tip: string; tipAccepted: boolean; lastGood?: string; state: DesiredState | undefined }): { gate: Gate; line?: string } {
+  const rollout = a.state?.rollout;
+  if (!ctx.fleet || !rollout) return { gate };
+  const now = ctx.now();
+  const peers = peersOf(ctx.status, layoutOf(ctx, env), now, ctx.fleet.hostTimeoutMs);
+  const applying = a.tipAccepted && a.tip !== a.lastGood && gate.mode === 'apply';
+  return rolloutGate(gate, { rollout, self: ctx.host, tip: a.tip, applying, ...(a.lastGood ? { lastGood: a.lastGood } : {}), peers, now, pollMs: ctx.fleet.rolloutPollMs ?? 5_000 });
 }
 
 /**
@@ -236,6 +248,8 @@ interface ReportInput {
   /** Actions ran to bring the running revision back (drift healed). */
   healed?: boolean;
   suspension?: Suspension;
+  /** Where the fleet's rollout stands for this host (a line of the status file). */
+  rollout?: string;
 }
 
 /** The key of what a report says, so an unchanged refusal or failure is reported once. */
@@ -349,6 +363,7 @@ async function report(ctx: ControllerContext, env: string, r: ReportInput): Prom
     badRevisions: memory.bad,
     ...(r.suspension ? { suspension: r.suspension } : {}),
     ...(r.rollback ?? r.standing ? { rollback: r.rollback ?? r.standing } : {}),
+    ...(r.rollout ? { rollout: r.rollout } : {}),
   }));
   if (!previousStatus || stableStatus(previousStatus) !== stableStatus(status) || files.length || heartbeatDue(ctx, previousStatus)) files.push({ path: layout.statusFile, text: status });
   if (files.length) {

@@ -136,7 +136,15 @@ export interface EnvironmentSpec {
   policy?: Partial<Policy>;
   hosts?: string[];
   hostSelector?: Record<string, string>;
+  rollout?: Rollout;
 }
+
+/**
+ * How a new revision spreads over the hosts of a fleet (DESIGN section 8):
+ * in waves of named hosts (`*`: every host not named), or N hosts at a time
+ * in name order. A host applies it once the earlier waves report it healthy.
+ */
+export type Rollout = { waves: string[][] } | { maxUnavailable: number };
 
 export interface EnvironmentManifest {
   apiVersion: typeof API_VERSION;
@@ -189,6 +197,8 @@ export interface DesiredState {
   /** The Environment's own host targeting (DESIGN section 8), when it has any. */
   hosts?: string[];
   hostSelector?: Record<string, string>;
+  /** The Environment's progressive rollout over the fleet, when it has one. */
+  rollout?: Rollout;
   tasks: DesiredTask[];
 }
 

@@ -31,3 +31,20 @@ export function checkPolicy(policy: Partial<Policy> | undefined): Array<{ pointe
   }
   return out;
 }
+
+/** Problems of an Environment's `spec.rollout` the schema cannot see: a host in two waves, `*` twice. */
+export function checkRollout(rollout: unknown): Array<{ pointer: string; message: string }> {
+  const waves = (rollout as { waves?: unknown } | undefined)?.waves;
+  if (!Array.isArray(waves)) return [];
+  const out: Array<{ pointer: string; message: string }> = [];
+  const seen = new Set<string>();
+  waves.forEach((wave: unknown, i) => {
+    if (!Array.isArray(wave)) return;
+    wave.forEach((host: unknown, j) => {
+      if (typeof host !== 'string') return;
+      if (seen.has(host)) out.push({ pointer: `/spec/rollout/waves/${i}/${j}`, message: host === '*' ? 'must appear in one wave only ("*" is every host not named)' : 'must name a host that no earlier wave names' });
+      seen.add(host);
+    });
+  });
+  return out;
+}

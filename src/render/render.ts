@@ -15,7 +15,7 @@ import { at, collectTasks, pushAll, resolveEnvironment, type Located } from './c
 import { blameOf, indexPatches, patchTask, type PatchedTask, type PatchIndex } from './overlay.js';
 import { matchesTarget } from './patches.js';
 import { foldProcess } from './process.js';
-import { checkPolicy } from '../policy/validate.js';
+import { checkPolicy, checkRollout } from '../policy/validate.js';
 
 export { findEnvironments } from './collect.js';
 export type { PathProbe } from '../validate/paths.js';
@@ -216,7 +216,7 @@ export function render(input: RenderInput): RenderResult {
     maxInstances: instancesBound(input),
     rejected: unavailable,
   }));
-  for (const p of checkPolicy(envManifest.spec.policy)) diagnostics.push(at(env.doc, p.pointer, p.message));
+  for (const p of [...checkPolicy(envManifest.spec.policy), ...checkRollout(envManifest.spec.rollout)]) diagnostics.push(at(env.doc, p.pointer, p.message));
   if (diagnostics.length) return finish(diagnostics);
   const policy: Policy = {
     ...DEFAULT_POLICY,
@@ -232,5 +232,6 @@ export function render(input: RenderInput): RenderResult {
   };
   if (envManifest.spec.hosts) state.hosts = copyValue(envManifest.spec.hosts);
   if (envManifest.spec.hostSelector) state.hostSelector = copyValue(envManifest.spec.hostSelector);
+  if (envManifest.spec.rollout) state.rollout = copyValue(envManifest.spec.rollout);
   return { state, diagnostics: [] };
 }

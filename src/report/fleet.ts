@@ -36,6 +36,8 @@ export interface FleetHost {
   /** Short code digests its tasks run, by task. */
   code: Array<{ task: string; digest: string }>;
   lastSeen?: string;
+  /** Where the rollout stands for the host (its status file's `rollout` line), when the environment has one. */
+  rollout?: string;
 }
 
 export interface Fleet {
@@ -60,7 +62,7 @@ function rowOf(host: string, s: ParsedStatus): Omit<FleetHost, 'standing'> {
   const running = /^[0-9a-f]{40}$/.test(s.fields.running ?? '') ? s.fields.running : undefined;
   const revision = SHA.exec(s.fields.revision ?? '')?.[0];
   const code = s.tasks.flatMap((t) => (t.code?.running ? [{ task: t.task, digest: t.code.running }] : []));
-  return { host, result: (s.fields.result ?? '–').split(' (')[0]!, ...(running ? { running } : {}), ...(revision ? { revision } : {}), code, ...(s.fields.reconciled ? { lastSeen: s.fields.reconciled } : {}) };
+  return { host, result: (s.fields.result ?? '–').split(' (')[0]!, ...(running ? { running } : {}), ...(revision ? { revision } : {}), code, ...(s.fields.reconciled ? { lastSeen: s.fields.reconciled } : {}), ...(s.fields.rollout ? { rollout: s.fields.rollout } : {}) };
 }
 
 /** Reads the hosts' status files into the fleet's standing at `now`. */
@@ -89,10 +91,25 @@ export function assessFleet(input: FleetInput): Fleet {
 const short = (sha: string | undefined): string => (sha ? `\`${sha.slice(0, 12)}\`` : '–');
 const cell = (text: string): string => clip(text.replace(/\|/g, '\\|').replace(/\n/g, ' ')) || '–';
 
+/** The rollout row: where a stopped rollout stopped, or which hosts wait for earlier waves. */
+export function rolloutSummary(hosts: readonly FleetHost[]): string | undefined {
+  if (!hosts.some((h) => h.rollout)) return undefined;
+  const stopped = hosts.filter((h) => h.rollout?.includes(': stopped,'));
+  const waiting = hosts.filter((h) => h.rollout?.includes(': waits for '));
+  if (stopped.length) {
+    const why = /stopped, (revision \S+) failed in wave (\d+) on (.*); this host keeps its revision/.exec(stopped[0]!.rollout!);
+    const where = why ? `stopped at wave ${why[2]}: ${why[1]} failed on ${why[3]}` : 'stopped';
+    return `${where}; held back: ${stopped.map((h) => h.host).join(', ')}`;
+  }
+  if (waiting.length) return `in progress; waiting for earlier waves: ${waiting.map((h) => h.host).join(', ')}`;
+  return 'no host held back';
+}
+
 /** The fleet section: counts, the newest revision and one row per host. */
 function fleetLines(fleet: Fleet, hostTimeoutMs: number): string[] {
   const count = (s: HostStanding): number => fleet.hosts.filter((h) => h.standing === s).length;
   const names = (s: HostStanding): string => fleet.hosts.filter((h) => h.standing === s).map((h) => h.host).join(', ') || '–';
+  const rollout = rolloutSummary(fleet.hosts);
   return [
     '| | |',
     '| --- | --- |',
@@ -101,6 +118,7 @@ function fleetLines(fleet: Fleet, hostTimeoutMs: number): string[] {
     `| lagging | ${cell(names('lagging'))} |`,
     `| failed | ${cell(names('failed'))} |`,
     `| lost | ${cell(names('lost'))} |`,
+    ...(rollout ? [`| rollout | ${cell(rollout)} |`] : []),
     `| host timeout | ${Math.round(hostTimeoutMs / 1000)}s |`,
     '',
     '| host | standing | result | running | tip seen | code | last seen |',

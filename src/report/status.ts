@@ -88,6 +88,8 @@ export interface StatusInput {
   rollback?: { from: string; to: string; reason: string };
   /** Set while the environment is suspended: who suspended it, when, and why. */
   suspension?: { by: string; at: string; reason?: string };
+  /** Where the fleet's progressive rollout stands for this host (`spec.rollout`). */
+  rollout?: string;
 }
 
 /** Maps a live task's instance statuses to one shape. */
@@ -230,6 +232,7 @@ export function buildStatus(s: StatusInput): string {
     ...outageLine('daemon', s.conditions?.daemon, 'a new daemon is being started'),
     `| revision | ${rev} |`,
     `| running | ${runningText(s)} |`,
+    ...(s.rollout ? [`| rollout | ${cell(s.rollout)} |`] : []),
     `| author | ${s.provenance?.author ? cell(`${s.provenance.author.name} <${s.provenance.author.email}>`) : '–'} |`,
     `| approval | ${approvalLine(s.precedence, s.provenance)} |`,
     `| reconciled | ${s.reconciledAt} |`,
