@@ -31,6 +31,16 @@ async function probe(health: HealthSpec | undefined, prober: Prober): Promise<Re
   return { ok: true, detail: 'online' };
 }
 
+/**
+ * Since when every worker has run without a restart: the latest start PM2
+ * recorded (pm_uptime, set at each start and restart), so that one list read
+ * can tell a stable process; `now` when PM2 does not say.
+ */
+function onlineSince(online: ReadonlyArray<{ pm2_env: Record<string, unknown> }>, now: number): number {
+  const started = Math.max(...online.map((p) => Number(p.pm2_env.pm_uptime)));
+  return Number.isFinite(started) && started > 0 && started <= now ? started : now;
+}
+
 /** Waits until a service is online, stable for minUptime, and its probe passes; or the timeout. */
 export async function waitService(t: WaitTarget, live: LiveSnapshot, prober: Prober, clock: Clock): Promise<Readiness> {
   const deadline = clock.now() + (t.health?.timeoutSeconds ?? DEFAULT_SERVICE_TIMEOUT_S) * 1000;
@@ -38,12 +48,14 @@ export async function waitService(t: WaitTarget, live: LiveSnapshot, prober: Pro
   let last = 'not started';
   let stableSince: number | undefined;
   let restarts = -1;
+  // Not at once: the action just ended, and the process list read for another task meanwhile serves this one too.
+  await clock.sleep(Math.min(POLL_MS, minUptimeMs));
   while (clock.now() < deadline) {
     const procs = await live.of(t.namespace, t.name, t.since);
     const online = procs.filter((p) => p.pm2_env.status === 'online');
     const totalRestarts = procs.reduce((n, p) => n + Number(p.pm2_env.restart_time ?? 0), 0);
     if (procs.length === t.instances && online.length === t.instances) {
-      if (stableSince === undefined || totalRestarts !== restarts) { stableSince = clock.now(); restarts = totalRestarts; }
+      if (stableSince === undefined || totalRestarts !== restarts) { stableSince = onlineSince(online, clock.now()); restarts = totalRestarts; }
       if (clock.now() - stableSince >= minUptimeMs) {
         const result = await probe(t.health, prober);
         if (result.ok) return { ok: true, detail: result.detail };
