@@ -153,6 +153,7 @@ async function runController(opts: RunOptions, io: CliIo, at: { url: string; sta
     dir: join(stateDir, 'status'),
     author: { name: 'pm2-gitops', email: `pm2-gitops@${host}` },
     logger,
+    ...(fleet ? { fleet: true } : {}),
     ...(opts.signingKey && readFileSync(keys.file, 'utf8').includes('OPENSSH') ? { signingKeyFile: keys.file } : {}),
   });
   const appliedRefs = new AppliedRefs({ mirror: source.mirror, stateDir, logger });
