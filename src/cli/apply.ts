@@ -4,14 +4,23 @@ import { COLOR, formatLive, formatPlan, formatProgress, formatResults, PLAIN, ty
 import type { CliIo, SourceOptions } from './io.js';
 import { openSession } from './session.js';
 import { refuseUnderController } from './apply-guard.js';
+import { approvalFloor, checkApproval } from './approvals.js';
 
 /**
- * `pm2-gitops apply`: reconcile once; exit 4 when an action failed or a failed
- * job blocks, exit 2 while a controller runs the environment on this daemon
+ * `pm2-gitops apply`: reconcile once; exit 3 when the environment requires
+ * approvals the commit lacks, exit 4 when an action failed or a failed job
+ * blocks, exit 2 while a controller runs the environment on this daemon
  * (unless --force).
  */
-export async function applyCommand(opts: SourceOptions & { concurrency?: string; force?: boolean; stateDir?: string; keepBuilds?: string }, io: CliIo): Promise<number> {
+export async function applyCommand(opts: SourceOptions & { concurrency?: string; force?: boolean; stateDir?: string; keepBuilds?: string; allowedSigners?: string; requireApprovals?: string[] }, io: CliIo): Promise<number> {
+  const floor = approvalFloor(opts.requireApprovals ?? []);
   const s = await openSession(opts);
+  try {
+    await checkApproval({ state: s.state, repoDir: s.repoDir, revision: s.revision, floor, ...(opts.allowedSigners ? { allowedSigners: opts.allowedSigners } : {}) });
+  } catch (err) {
+    await s.close();
+    throw err;
+  }
   await refuseUnderController(s, opts.force);
   const style = io.isTty ? COLOR : PLAIN;
   // In a terminal each step shows as it starts and ends (on stderr, so stdout keeps the summary).

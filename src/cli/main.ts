@@ -82,6 +82,8 @@ function build(): Command {
     .option('--keep-builds <n>', 'builds kept per task (besides those running)', '5')
     .option('--concurrency <n>', 'actions that may run at once', '8')
     .option('--force', 'apply even while a controller runs the environment on this PM2 daemon (it is refused otherwise, exit 2)', false)
+    .option('--allowed-signers <file>', 'SSH allowed-signers file of the people who may sign and approve')
+    .option('--require-approvals <env=n>', 'minimum approvals for an environment (repeatable); an environment that requires approvals is applied only from an approved commit, else exit 3', collect, [])
     .action(lazy(async () => (await import('./apply.js')).applyCommand));
 
   renderFlags(program.command('run').description('the controller loop: follow a git branch and reconcile, until SIGTERM or SIGINT'))

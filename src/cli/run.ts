@@ -20,6 +20,7 @@ import { ApiTelemetry } from '../api/telemetry.js';
 import { StatusRepo } from '../report/status-repo.js';
 import { AppliedRefs } from '../source/applied-refs.js';
 import { parseAllowedSigners } from '../source/approval.js';
+import { approvalFloor } from './approvals.js';
 import { GitSource, isLocalRepo } from '../source/git-source.js';
 import { parseDuration } from './duration.js';
 import type { CliIo } from './io.js';
@@ -73,16 +74,6 @@ function notifyUrls(urls: readonly string[]): string[] {
 
 /** Secrets the controller reads from its environment and removes, so managed processes never inherit them. */
 const SECRET_VARS = ['PM2_GITOPS_JWT_SECRET', 'PM2_GITOPS_WEBHOOK_SECRET'];
-
-function approvalFloor(flags: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const flag of flags) {
-    const m = /^([a-z0-9][a-z0-9-]*)=(\d+)$/.exec(flag);
-    if (!m) throw new ValidationError(`--require-approvals ${JSON.stringify(flag)}: expected ENV=N, e.g. prod=2`);
-    out[m[1]!] = Number(m[2]);
-  }
-  return out;
-}
 
 /** Environment names from --env end up in file names: check them like manifest names. */
 function environmentNames(names: string[]): string[] {

@@ -11,6 +11,7 @@ import { gitAt, NETWORK_IDLE_TIMEOUT_MS } from '../adapters/git.js';
 import type { Logger } from '../adapters/logger.js';
 import { SourceUnreachableError, UnreachableError } from '../domain/errors.js';
 import type { CommitFacts } from './approval.js';
+import { commitFacts } from './commit-facts.js';
 import { ReleaseStore } from './releases.js';
 
 export interface GitSourceOptions {
@@ -27,8 +28,6 @@ export interface GitSourceOptions {
 export function isLocalRepo(repo: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) && !/^[^/]+@[^/]+:/.test(repo) && existsSync(repo);
 }
-
-const SEP = '\u001f';
 
 /** A followed branch of a manifest repository. */
 export class GitSource {
@@ -124,28 +123,8 @@ export class GitSource {
   }
 
   /** Author, committer, subject, `Approved-by` trailers and signature status of a commit. */
-  async facts(sha: string, allowedSignersFile?: string): Promise<CommitFacts> {
-    const config = allowedSignersFile ? ['-c', `gpg.ssh.allowedSignersFile=${resolve(allowedSignersFile)}`] : [];
-    const format = ['%H', '%an', '%ae', '%cn', '%ce', '%s', '%G?', '%GS', '%GK', `%(trailers:key=Approved-by,valueonly,separator=%x1e)`].join('%x1f');
-    const out = await this.git.raw([...config, 'log', '-1', `--format=${format}`, sha]);
-    const [, an = '', ae = '', cn = '', ce = '', subject = '', code = 'N', signer = '', key = '', trailers = ''] = out.replace(/\n$/, '').split(SEP);
-    let verified = false;
-    let detail = '';
-    try {
-      const res = await this.git.raw([...config, 'verify-commit', '--verbose', sha]);
-      verified = true;
-      detail = res.trim().split('\n').pop() ?? '';
-    } catch (err) {
-      detail = (err as Error).message.trim().split('\n').filter(Boolean).pop() ?? '';
-    }
-    return {
-      sha,
-      author: { name: an, email: ae },
-      committer: { name: cn, email: ce },
-      subject,
-      approvedBy: trailers.split('\u001e').map((t) => t.trim()).filter(Boolean),
-      signature: { code, verified, ...(signer ? { signer } : {}), ...(key ? { key } : {}), detail },
-    };
+  facts(sha: string, allowedSignersFile?: string): Promise<CommitFacts> {
+    return commitFacts(this.git, sha, allowedSignersFile);
   }
 
   /**
