@@ -6,12 +6,16 @@ import { dirname, join } from 'node:path';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
+// One host of a fleet: PM2_GITOPS_HOST names it, PM2_GITOPS_HOST_LABELS gives its labels (role=web,zone=eu-1).
+const host = process.env.PM2_GITOPS_HOST ? ['--host', process.env.PM2_GITOPS_HOST] : [];
+const labels = (process.env.PM2_GITOPS_HOST_LABELS || '').split(',').filter(Boolean).flatMap((label) => ['--host-label', label.trim()]);
+
 export const apps = [
   {
     name: 'pm2-gitops',
     namespace: 'pm2-gitops',
     script: join(root, 'bin', 'pm2-gitops.js'),
-    args: ['run', '--repo', process.env.PM2_GITOPS_REPO || root, '--path', process.env.PM2_GITOPS_PATH || 'manifests', '--env', process.env.PM2_GITOPS_ENV || 'dev'],
+    args: ['run', '--repo', process.env.PM2_GITOPS_REPO || root, '--path', process.env.PM2_GITOPS_PATH || 'manifests', '--env', process.env.PM2_GITOPS_ENV || 'dev', ...host, ...labels],
     cwd: root,
     exec_mode: 'fork',
     instances: 1,

@@ -10,21 +10,25 @@ import { normalizeLiveOf } from '../live/normalize.js';
 
 /** A reader of every given environment's live tasks; resolves to undefined when PM2 cannot be read. */
 export function liveReader(pm2: Pick<Pm2Client, 'list' | 'lost'>, cacheMs = 500): (reports: readonly EnvironmentReport[]) => Promise<Map<string, LiveTask[]> | undefined> {
-  let cached: { at: number; entries: Promise<Pm2Entry[]> } | undefined;
+  let cached: { at: number; entries: Promise<Pm2Entry[]>; normalized: WeakMap<EnvironmentReport, LiveTask[]> } | undefined;
   return async (reports) => {
     if (pm2.lost) return undefined;
-    if (!cached || Date.now() - cached.at > cacheMs) cached = { at: Date.now(), entries: pm2.list() };
+    if (!cached || Date.now() - cached.at > cacheMs) cached = { at: Date.now(), entries: pm2.list(), normalized: new WeakMap() };
+    const look = cached;
     let entries: Pm2Entry[];
     try {
-      entries = await cached.entries;
+      entries = await look.entries;
     } catch {
-      cached = undefined;
+      if (cached === look) cached = undefined;
       return undefined;
     }
     const out = new Map<string, LiveTask[]>();
     for (const r of reports) {
       if (!r.state) continue;
-      out.set(r.environment, normalizeLiveOf(entries, r.state));
+      // The same list and report give the same array, so that answers made from it can be kept (see server.ts).
+      let live = look.normalized.get(r);
+      if (!live) look.normalized.set(r, (live = normalizeLiveOf(entries, r.state)));
+      out.set(r.environment, live);
     }
     return out;
   };

@@ -79,6 +79,27 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
+function sendJsonText(res: ServerResponse, text: string): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/**
+ * The tasks answer of a report, made once per process list look, report and
+ * set of secrets: at 200 tasks it is about 300 KiB to build and redact, which
+ * held the endpoint to about 16 requests/s (bench/api.ts).
+ */
+const tasksAnswers = new WeakMap<EnvironmentReport, { live: LiveTask[] | undefined; redactor: unknown; text: string }>();
+
+function tasksAnswer(report: EnvironmentReport, live: LiveTask[] | undefined): string {
+  const redactor = processSecrets.redactor();
+  const kept = tasksAnswers.get(report);
+  if (kept && kept.live === live && kept.redactor === redactor && live !== undefined) return kept.text;
+  const text = JSON.stringify(processSecrets.redactJson({ environment: report.environment, revision: report.running ?? report.tip, observedNow: live !== undefined, tasks: taskViews(report, live) }));
+  tasksAnswers.set(report, { live, redactor, text });
+  return text;
+}
+
 function refuse(res: ServerResponse, status: 401 | 403 | 404 | 405 | 408 | 413 | 503, extra: Record<string, string> = {}): void {
   const words = { 401: 'unauthorized', 403: 'forbidden', 404: 'not found', 405: 'method not allowed', 408: 'request timeout', 413: 'payload too large', 503: 'not ready' } as const;
   json(res, status, { error: words[status] }, { ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}), ...extra });
@@ -206,7 +227,7 @@ async function route(opts: ApiServerOptions, x: Exchange): Promise<void> {
     const report = opts.controller.lastResults().get(tasks[1]!);
     if (!report) { refuse(res, 404); return; }
     const live = (await opts.readLive([report]))?.get(report.environment);
-    json(res, 200, { environment: report.environment, revision: report.running ?? report.tip, observedNow: live !== undefined, tasks: taskViews(report, live) });
+    sendJsonText(res, tasksAnswer(report, live));
     return;
   }
   const task = ENV_TASK.exec(path);
