@@ -4,14 +4,14 @@
  * an allowed signer with enough `Approved-by` trailers; otherwise exit 3 and
  * nothing running changes. Uncommitted changes are never approved.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
 import { gitFixture, type GitFixture, type Person } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
+import { allowedLine, sshKey } from './helpers/signers.js';
 import { tinyRepo } from './helpers/tiny-repo.js';
 
 const PORT = 26050;
@@ -19,16 +19,7 @@ const NS = 'apply-apr';
 const ALICE: Person = { name: 'Alice Author', email: 'alice@example.com' };
 const BOB: Person = { name: 'Bob Reviewer', email: 'bob@example.com' };
 
-function sshKey(dir: string, name: string): string {
-  const file = join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
-  return file;
-}
 
-function allowedLine(p: Person, keyFile: string): string {
-  const [type, blob] = readFileSync(`${keyFile}.pub`, 'utf8').trim().split(/\s+/);
-  return `${p.email} namespaces="git" ${type} ${blob}`;
-}
 
 async function greeting(): Promise<unknown> {
   const res = await fetch(`http://127.0.0.1:${PORT}/`);

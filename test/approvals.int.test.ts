@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerWait, startController, type RunningController } from './helpers/controller.js';
 import { git, gitFixture, type GitFixture, type Person } from './helpers/git.js';
 import { isolatedPm2, type IsolatedPm2 } from './helpers/pm2.js';
+import { allowedLine, sshKey } from './helpers/signers.js';
 import { tinyRepo } from './helpers/tiny-repo.js';
 
 const PORT = 26010;
@@ -18,18 +19,7 @@ const MALLORY: Person = { name: 'Mallory', email: 'mallory@example.com' };
 
 const trailer = (p: Person): string => `Approved-by: ${p.name} <${p.email}>`;
 
-/** Creates an Ed25519 SSH key pair with ssh-keygen; resolves to the private key's path. */
-function sshKey(dir: string, name: string): string {
-  const file = join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
-  return file;
-}
 
-/** One allowed-signers line (OpenSSH format) for a person and their key. */
-function allowedLine(p: Person, keyFile: string): string {
-  const [type, blob] = readFileSync(`${keyFile}.pub`, 'utf8').trim().split(/\s+/);
-  return `${p.email} namespaces="git" ${type} ${blob}`;
-}
 
 async function greeting(): Promise<unknown> {
   const res = await fetch(`http://127.0.0.1:${PORT}/`);
