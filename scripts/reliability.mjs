@@ -22,6 +22,12 @@ const reportFile = args.find((a) => !a.startsWith('--')) ?? `${root}.tmp/vitest.
 const { sections, scenarios } = JSON.parse(readFileSync(`${root}docs/reliability-scenarios.json`, 'utf8'));
 const run = JSON.parse(readFileSync(reportFile, 'utf8'));
 
+/** A test file's path in the repository, also for a report written by a run in another clone (CI). */
+function repoPath(name) {
+  const rel = relative(root, name);
+  return rel.startsWith('..') ? rel.replace(/^.*?\/((?:test|src|bench)\/)/, '$1') : rel;
+}
+
 /** Every tagged test of the run, by scenario id. */
 const byScenario = new Map();
 for (const file of run.testResults ?? []) {
@@ -29,7 +35,7 @@ for (const file of run.testResults ?? []) {
     const m = /^\[([a-z0-9-]+)\]\s*(.*)$/.exec(test.title);
     if (!m) continue;
     const list = byScenario.get(m[1]) ?? [];
-    list.push({ file: relative(root, file.name), title: m[2], status: test.status });
+    list.push({ file: repoPath(file.name), title: m[2], status: test.status });
     byScenario.set(m[1], list);
   }
 }

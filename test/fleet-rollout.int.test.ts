@@ -119,6 +119,8 @@ describe('a progressive rollout in waves [[h1], [h2, h3]]', () => {
     const v2 = repo.commit('v2: fails its health check', { 'apps/web.cjs': app('v2', false) });
     await waitFor('h1 rolled v2 back', () => statusOf('h1').includes('| result | **rolled back** to the last good revision |') && statusOf('h1').includes(`\`${v2}\``), 90_000, 250);
     await waitFor('the summary says where the rollout stopped', () => tryShow('status/prod.md')?.includes(`| rollout | stopped at wave 1: revision ${v2.slice(0, 12)} failed on h1 (rolled back to the last good revision); held back: h2, h3 |`), 30_000, 250);
+    // Held back by the rollout is behind, not failed; h1, where v2 failed, is failed.
+    expect(show('status/prod.md')).toContain('| hosts | 3: 0 up to date, 2 lagging, 1 failed, 0 lost |');
     for (const h of ['h2', 'h3']) {
       const text = statusOf(h);
       expect(text).toContain('| result | **waiting**');

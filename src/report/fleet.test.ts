@@ -84,9 +84,11 @@ describe('the rollout row of the summary', () => {
     const stopped = 'wave 2 of 2: stopped, revision `aaaaaaaaaaaa` failed in wave 1 on h1 (rolled back to the last good revision); this host keeps its revision';
     const text = buildFleetSummary({
       environment: 'prod', now, hostTimeoutMs,
-      hosts: [hostStatus('h1', { outcome: 'rolled-back', rollout: 'wave 1 of 2: applies new revisions first' }), hostStatus('h2', { outcome: 'waiting', rollout: stopped }), hostStatus('h3', { outcome: 'waiting', rollout: stopped })],
+      hosts: [hostStatus('h1', { outcome: 'rolled-back', running: A, rollout: 'wave 1 of 2: applies new revisions first' }), hostStatus('h2', { outcome: 'waiting', running: A, rollout: stopped }), hostStatus('h3', { outcome: 'waiting', running: A, rollout: stopped })],
     });
     expect(text).toContain('| rollout | stopped at wave 1: revision aaaaaaaaaaaa failed on h1 (rolled back to the last good revision); held back: h2, h3 |');
+    // Hosts a rollout holds back are behind, not failed; the host that rolled back failed.
+    expect(text).toContain('| hosts | 3: 0 up to date, 2 lagging, 1 failed, 0 lost |');
     const waiting = buildFleetSummary({ environment: 'prod', now, hostTimeoutMs, hosts: [hostStatus('h1', { rollout: 'wave 1 of 2: applies new revisions first' }), hostStatus('h2', { outcome: 'waiting', rollout: 'wave 2 of 2: waits for wave 1 (h1) to report revision `aaaaaaaaaaaa` healthy' })] });
     expect(waiting).toContain('| rollout | in progress; waiting for earlier waves: h2 |');
     expect(buildFleetSummary({ environment: 'prod', now, hostTimeoutMs, hosts: [hostStatus('h1'), hostStatus('h2')] })).not.toContain('| rollout |');

@@ -69,7 +69,9 @@ function rowOf(host: string, s: ParsedStatus): Omit<FleetHost, 'standing'> {
 export function assessFleet(input: FleetInput): Fleet {
   const rows = [...input.hosts].sort((a, b) => a.host.localeCompare(b.host)).map((h) => {
     const parsed = parseStatus(h.text);
-    return { row: rowOf(h.host, parsed), converged: parsed.converged };
+    // Held back on purpose (a rollout, a sync window, a suspension): behind, not failed.
+    const heldBack = /^(waiting|suspended)\b/.test(parsed.fields.result ?? '');
+    return { row: rowOf(h.host, parsed), converged: parsed.converged, heldBack };
   });
   const seenAt = (r: { lastSeen?: string }): number => (r.lastSeen ? Date.parse(r.lastSeen) : Number.NaN);
   const isLost = (r: { lastSeen?: string }): boolean => !(input.now.getTime() - seenAt(r) <= input.hostTimeoutMs);
@@ -78,9 +80,10 @@ export function assessFleet(input: FleetInput): Fleet {
     if (isLost(row) || !row.revision) continue;
     if (!newest || seenAt(row) > newest.at) newest = { revision: row.revision, at: seenAt(row) };
   }
-  const hosts = rows.map(({ row, converged }): FleetHost => {
+  const hosts = rows.map(({ row, converged, heldBack }): FleetHost => {
     let standing: HostStanding = 'current';
     if (isLost(row)) standing = 'lost';
+    else if (heldBack) standing = newest && row.running === newest.revision ? 'current' : 'lagging';
     else if (!converged) standing = 'failed';
     else if (newest && row.running !== newest.revision) standing = 'lagging';
     return { ...row, standing };
