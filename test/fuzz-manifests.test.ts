@@ -325,11 +325,11 @@ function check(c: Case): string | undefined {
   }
   if (outcome instanceof ValidationError) {
     if (outcome.exitCode !== 2 || outcome.message.trim() === '') return `ValidationError without exit code 2 or message: ${outcome.message}`;
-    // What the CLI prints: the message through the process's one redaction step. No secret
-    // that is still an env value of the input may show in it.
+    // What the CLI prints: the message through the process's one redaction step. No env value
+    // of the input that holds a secret may show in it. (The whole value: a secret of one field
+    // can be a prefix of another's, s3cr3t-0-0-9 of s3cr3t-0-0-990, and a name may hold it.)
     const printedMessage = processSecrets.redactText(outcome.message);
-    const envValues = envValuesOf(files);
-    const shown = secrets.find((secret) => [...envValues].some((v) => v.includes(secret)) && printedMessage.includes(secret));
+    const shown = [...envValuesOf(files)].find((v) => secrets.some((secret) => v.includes(secret)) && printedMessage.includes(v));
     if (shown) return `a message shows a secret: ${printedMessage}`;
     tally.refused++;
     return undefined;

@@ -81,6 +81,7 @@ export interface Verdict {
   result?: ReconcileResult;
   results: ActionResult[];
   rollback?: EvidenceReport['rollback'];
+  /** A rollback done by an earlier pass that still stands (the tip is marked bad). */
   standing?: EvidenceReport['rollback'];
   /** Builds that failed (of the tip, even when rolled back since, and while it stays marked bad). */
   buildFailures?: BuildFailureNote[];

@@ -6,23 +6,21 @@
  */
 import { join } from 'node:path';
 import { processSecrets } from '../domain/secret-registry.js';
-import type { Conditions, FailureReason } from '../domain/failure.js';
+import type { Conditions } from '../domain/failure.js';
 import type { LiveTask } from '../domain/live.js';
 import { DEFAULT_POLICY, type DesiredState } from '../domain/manifest.js';
-import type { ActionResult } from '../domain/plan.js';
 import { redactEnv } from '../diff/redact.js';
 import { buildEcosystem } from '../ecosystem/export.js';
-import type { ReconcileResult } from '../reconcile.js';
 import { digest } from '../report/canonical.js';
-import { buildEvidence, chainHash, evidenceFileName, serializeEvidence, signEvidence, type EvidenceReport, type Outcome, type Provenance } from '../report/evidence.js';
+import { buildEvidence, chainHash, evidenceFileName, serializeEvidence, signEvidence, type EvidenceReport, type Provenance } from '../report/evidence.js';
 import { buildFleetSummary } from '../report/fleet.js';
 import { reportLayout, type ReportLayout } from '../report/layout.js';
 import { buildStatus, parseStatusEvidence, stableStatus, statusRows } from '../report/status.js';
 import type { Suspension } from '../report/suspension.js';
 import type { ApprovalDecision, CommitFacts } from '../source/approval.js';
+import type { Verdict } from './apply-target.js';
 import type { ControllerContext, EnvironmentOutcome } from './environment.js';
 import { capProblems } from './failure.js';
-import type { BuildFailureNote } from './state-store.js';
 
 function liveDigest(live: readonly LiveTask[]): string {
   return digest(live.map((l) => ({ ...l, process: { ...l.process, env: redactEnv(l.process.env as Record<string, unknown>) } })));
@@ -43,21 +41,11 @@ export function nextChainLink(ctx: ControllerContext, env: string): { previous: 
   return { previous: chainHash(text), previousFile: last, sequence: (JSON.parse(text) as EvidenceReport).sequence + 1 };
 }
 
-/** What one report of an environment says (status file, evidence when due, the observer). */
-export interface ReportInput {
+/** What one report of an environment says (status file, evidence when due, the observer): the verdict of its reconcile and its setting. */
+export interface ReportInput extends Verdict {
   tip: string;
   facts: CommitFacts;
   decision: ApprovalDecision;
-  outcome: Outcome;
-  reason?: FailureReason;
-  message?: string;
-  problems: string[];
-  result?: ReconcileResult;
-  results: ActionResult[];
-  buildFailures?: BuildFailureNote[];
-  rollback?: EvidenceReport['rollback'];
-  /** A rollback done by an earlier pass that still stands (the tip is marked bad). */
-  standing?: EvidenceReport['rollback'];
   interrupted?: { revision: string; plannedActions: number };
   running?: string;
   state?: DesiredState;
